@@ -1,0 +1,43 @@
+/** /executions routes: read, list and cancel the caller's runs. */
+
+import type { ExecutionRecord } from '../lib/engine/model.js';
+import { cancelRun, decodeCursor, getExecution, listExecutions } from '../lib/engine/runs.js';
+import { NotFoundError, ValidationError } from '../lib/errors.js';
+import { httpHandler } from '../lib/http/handler.js';
+import { handlerPrelude } from '../lib/http/prelude.js';
+import { callerOf, parseWith } from '../lib/http/request.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { executionListQuery, peidParam } from '../lib/http/schemas.js';
+import { runStore } from '../lib/services.js';
+
+handlerPrelude(['mongo']);
+
+export const handler = httpHandler(async (event) => {
+  const { tenant_code } = callerOf(event);
+  switch (event.routeKey) {
+    case 'GET /executions': {
+      const q = parseWith(executionListQuery, event.queryStringParameters ?? {}, 'query');
+      const before = q.before === undefined ? undefined : decodeCursor(q.before);
+      if (q.before !== undefined && before === undefined) {
+        throw new ValidationError('invalid query', [{ path: 'before', message: 'not a cursor returned by this API' }]);
+      }
+      const page = await listExecutions(runStore(), tenant_code, {
+        limit: q.limit,
+        ...(q.status ? { status: q.status as ExecutionRecord['execution_status'] } : {}),
+        ...(before ? { before } : {}),
+      });
+      return jsonResponse(200, page);
+    }
+    case 'GET /executions/{peid}': {
+      const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
+      return jsonResponse(200, await getExecution(runStore(), { tenant_code, peid }));
+    }
+    case 'POST /executions/{peid}/cancel': {
+      const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
+      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now());
+      return jsonResponse(202, { peid, execution_status: status });
+    }
+    default:
+      throw new NotFoundError(`no route ${event.routeKey}`);
+  }
+});

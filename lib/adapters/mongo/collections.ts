@@ -1,0 +1,62 @@
+/**
+ * Collection names (the original service's, so dashboards keep working) and
+ * every index the service declares. `npm run db:migrate` creates them; each
+ * query in the stores names the index it relies on.
+ */
+import type { Db, IndexDirection } from 'mongodb';
+
+export const COLLECTIONS = {
+  playbooks: 'playbook_collection',
+  executions: 'playbook_execution_collection',
+  tasks: 'task_execution_collection',
+} as const;
+
+export interface IndexSpec {
+  collection: (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
+  name: string;
+  key: Record<string, IndexDirection>;
+  unique?: boolean;
+}
+
+export const INDEXES: IndexSpec[] = [
+  // Seed 1.1: the executions list per tenant and status, newest first.
+  {
+    collection: COLLECTIONS.executions,
+    name: 'tenant_status_created',
+    key: { tenant_code: 1, execution_status: 1, createddate: -1 },
+  },
+  // Ours: the executions list per tenant without a status filter, newest first.
+  { collection: COLLECTIONS.executions, name: 'tenant_created', key: { tenant_code: 1, createddate: -1 } },
+  // Seed 1.1: runs by user.
+  { collection: COLLECTIONS.executions, name: 'uid_created', key: { uid: 1, createddate: -1 } },
+  // Seed 1.1: the top-playbooks pipeline's $match and $group inputs.
+  {
+    collection: COLLECTIONS.executions,
+    name: 'status_created_pid_runtime',
+    key: { execution_status: 1, createddate: -1, pid: 1, playbook_runtime: 1 },
+  },
+  // Seed 1.1: the tasks of a run in order.
+  { collection: COLLECTIONS.tasks, name: 'peid_seq', key: { peid: 1, task_seq: 1 } },
+  // Seed 1.1: tasks by alert.
+  { collection: COLLECTIONS.tasks, name: 'tenant_alert_status', key: { tenant_code: 1, alert_id: 1, status: 1 } },
+  // Seed 1.1: playbook lists per tenant, status and category.
+  {
+    collection: COLLECTIONS.playbooks,
+    name: 'tenant_status_category',
+    key: { tenant_code: 1, status: 1, category_id: 1 },
+  },
+  // Ours: one playbook name per tenant.
+  { collection: COLLECTIONS.playbooks, name: 'tenant_name_unique', key: { tenant_code: 1, name: 1 }, unique: true },
+];
+
+/** Creates every declared index; safe to run any number of times. */
+export async function ensureIndexes(db: Db): Promise<string[]> {
+  const created: string[] = [];
+  for (const spec of INDEXES) {
+    await db
+      .collection(spec.collection)
+      .createIndex(spec.key, { name: spec.name, ...(spec.unique ? { unique: true } : {}) });
+    created.push(`${spec.collection}.${spec.name}`);
+  }
+  return created;
+}

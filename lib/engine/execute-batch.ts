@@ -1,0 +1,361 @@
+/**
+ * One SQS batch of task messages, with the round trips the seed asks for:
+ * one bulk claim, one read of the runs involved, the tasks run concurrently,
+ * one unordered bulk write of all results, one fresh read for the fan-in,
+ * one bulk of atomic pending->queued|skipped claims, SendMessageBatch for
+ * what became ready, and one update per run to close finished tasks.
+ * Every step is idempotent, so a redelivered message completes what a
+ * crashed invocation left half done and never calls an integration twice
+ * for a finished task.
+ */
+import { decideReadiness } from '../domain/graph.js';
+import { hasAttemptsLeft, nextRetryDelayMs, toDelaySeconds } from '../domain/retry.js';
+import { isTerminalTask, type TaskStatus } from '../domain/statuses.js';
+import { logger, MetricUnit, metrics } from '../observability.js';
+import { type ExecutionRecord, type TaskMessage, type TaskRecord, taskKey } from './model.js';
+import type {
+  IntegrationClient,
+  OutgoingTaskMessage,
+  PendingTransition,
+  RunRef,
+  RunStore,
+  TaskQueue,
+  TaskResultWrite,
+  TaskState,
+} from './ports.js';
+import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
+import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
+
+export interface BatchItem {
+  messageId: string;
+  body: string;
+}
+
+export interface ExecuteBatchDeps {
+  runs: RunStore;
+  queue: TaskQueue;
+  integrations: IntegrationClient;
+  clock: () => number;
+  newToken: () => string;
+  random: () => number;
+  outputMaxBytes: number;
+  leaseMarginMs: number;
+}
+
+export interface BatchResult {
+  /** Messages to leave on the queue for a later attempt (reported as batchItemFailures). */
+  failedMessageIds: string[];
+}
+
+/** Time kept back from the function's remaining time to write results before it is killed. */
+const WRITE_RESERVE_MS = 3_000;
+
+interface Work {
+  msg: TaskMessage;
+  key: string;
+  messageIds: string[];
+}
+
+type Disposition = 'run' | 'cancel' | 'redrive' | 'resend-retry' | 'later' | 'drop';
+
+function classify(
+  w: Work,
+  task: TaskRecord | undefined,
+  exec: ExecutionRecord | undefined,
+  token: string,
+  now: number,
+): Disposition {
+  if (!task || !exec) return 'drop';
+  const a = w.msg.attempt;
+  if (task.status === 'running' && task.claim?.token === token)
+    return exec.execution_status === 'running' ? 'run' : 'cancel';
+  if (isTerminalTask(task.status)) return 'redrive';
+  // The retry of this attempt was recorded but its message may not have been sent.
+  if (task.status === 'queued' && task.attempts === a)
+    return exec.execution_status === 'running' ? 'resend-retry' : 'drop';
+  if (task.status === 'running' && task.attempts === a && (task.claim?.until ?? 0) >= now) return 'later';
+  return 'drop';
+}
+
+/** Processes one batch of task messages; see the module comment for the round trips. */
+export async function executeBatch(
+  deps: ExecuteBatchDeps,
+  items: BatchItem[],
+  remainingTimeMs: number,
+): Promise<BatchResult> {
+  const failed: string[] = [];
+  const work = new Map<string, Work>();
+  for (const item of items) {
+    const msg = parseTaskMessage(item.body);
+    if (!msg) {
+      // Never processable: let it reach the DLQ through maxReceiveCount.
+      logger.error('unparsable task message', { messageId: item.messageId });
+      failed.push(item.messageId);
+      continue;
+    }
+    const key = `${taskKey(msg.peid, msg.task_id)}#${msg.attempt}`;
+    const existing = work.get(key);
+    if (existing) existing.messageIds.push(item.messageId);
+    else work.set(key, { msg, key: taskKey(msg.peid, msg.task_id), messageIds: [item.messageId] });
+  }
+  if (work.size === 0) return { failedMessageIds: failed };
+
+  const token = deps.newToken();
+  const start = deps.clock();
+  const deadline = start + Math.max(1_000, remainingTimeMs - WRITE_RESERVE_MS);
+  const jobs = [...work.values()];
+  await deps.runs.claimTasks(
+    jobs.map((w) => w.msg),
+    token,
+    deadline + WRITE_RESERVE_MS + deps.leaseMarginMs,
+    start,
+  );
+
+  const refs = uniqueRefs(jobs.map((w) => w.msg));
+  const loaded = await deps.runs.loadRuns(refs);
+  const execs = new Map(loaded.executions.map((e) => [e.peid, e]));
+  const tasks = new Map(loaded.tasks.map((t) => [taskKey(t.peid, t.task_id), t]));
+
+  const toRun: Array<{ w: Work; task: TaskRecord }> = [];
+  const writes: TaskResultWrite[] = [];
+  const outgoing: OutgoingTaskMessage[] = [];
+  const redrive = new Map<string, Set<string>>();
+  for (const w of jobs) {
+    const task = tasks.get(w.key);
+    const disposition = classify(w, task, execs.get(w.msg.peid), token, start);
+    if (!task) continue;
+    switch (disposition) {
+      case 'run':
+        toRun.push({ w, task });
+        break;
+      case 'cancel':
+        writes.push(resultWrite(task, 'cancelled', null, start));
+        break;
+      case 'redrive':
+        addTo(redrive, task.peid, task.task_id);
+        break;
+      case 'resend-retry':
+        outgoing.push(taskMessage(task, task.attempts + 1, 0));
+        break;
+      case 'later':
+        failed.push(...w.messageIds);
+        break;
+      case 'drop':
+        break;
+    }
+  }
+
+  // Run every claimed task of the batch concurrently.
+  const contexts = new Map<string, TemplateContext>();
+  const contextOf = (peid: string): TemplateContext => {
+    let ctx = contexts.get(peid);
+    if (!ctx) {
+      const exec = execs.get(peid) as ExecutionRecord;
+      ctx = buildContext(
+        exec,
+        loaded.tasks.filter((t) => t.peid === peid),
+      );
+      contexts.set(peid, ctx);
+    }
+    return ctx;
+  };
+  const outcomes = await Promise.all(
+    toRun.map(async ({ task }) => {
+      const began = deps.clock();
+      const outcome = await runTask(task, contextOf(task.peid), deps.integrations, deadline);
+      return { task, outcome, began, ended: deps.clock() };
+    }),
+  );
+
+  const finished = new Map<string, Set<string>>();
+  const fatal = new Map<string, { ref: RunRef; createddate: number; error: { code: string; message: string } }>();
+  for (const { task, outcome, began, ended } of outcomes) {
+    const attempt = task.attempts;
+    const retry = outcome.status === 'failed' && outcome.retryable && hasAttemptsLeft(task.def.retry, attempt);
+    recordMetrics(task, outcome, retry, ended - began);
+    if (retry) {
+      const delay = toDelaySeconds(nextRetryDelayMs(task.def.retry, attempt, deps.random));
+      writes.push({ ...resultWrite(task, 'queued', outcome, ended), finished_at: null, duration_ms: ended - began });
+      outgoing.push(taskMessage(task, attempt + 1, delay));
+      continue;
+    }
+    writes.push({
+      ...resultWrite(task, outcome.status, outcome, ended, deps.outputMaxBytes),
+      duration_ms: ended - began,
+    });
+    addTo(finished, task.peid, task.task_id);
+    if (outcome.status === 'failed' && task.def.on_failure === 'fail') {
+      const exec = execs.get(task.peid) as ExecutionRecord;
+      fatal.set(task.peid, {
+        ref: { tenant_code: task.tenant_code, peid: task.peid },
+        createddate: exec.createddate,
+        error: {
+          code: 'TASK_FAILED',
+          message: `task '${task.task_id}' failed: ${outcome.error?.message ?? 'unknown error'}`,
+        },
+      });
+    }
+  }
+  await deps.runs.writeTaskResults(writes, token, deps.clock());
+
+  // A failed task with on_failure=fail ends its run; nothing new starts in it.
+  for (const f of fatal.values()) {
+    const now = deps.clock();
+    if (await deps.runs.finishRun(f.ref, 'failed', now, f.createddate, f.error)) {
+      logger.info('run failed', { peid: f.ref.peid, tenant_code: f.ref.tenant_code, error: f.error.code });
+    }
+    await deps.runs.cancelOpenTasks(f.ref, now);
+    finished.delete(f.ref.peid);
+    redrive.delete(f.ref.peid);
+  }
+
+  // Fan-in: decide the dependents of every task that finished (or was redelivered finished).
+  const fanRuns = [...new Set([...finished.keys(), ...redrive.keys()])]
+    .map((peid) => execs.get(peid))
+    .filter((e): e is ExecutionRecord => e !== undefined && e.execution_status === 'running');
+  const closed = new Map<string, Set<string>>();
+  for (const [peid, ids] of finished) for (const id of ids) addTo(closed, peid, id);
+  for (const [peid, ids] of redrive) for (const id of ids) addTo(closed, peid, id);
+  if (fanRuns.length > 0) {
+    const states = await deps.runs.taskStates(fanRuns.map((e) => ({ tenant_code: e.tenant_code, peid: e.peid })));
+    const plan = planFanIn(fanRuns, states, finished, redrive);
+    const won = await deps.runs.transitionPending(plan.transitions, token, deps.clock());
+    for (const t of plan.transitions) {
+      if (!won.has(taskKey(t.peid, t.task_id))) continue;
+      if (t.to === 'queued') outgoing.push(taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
+      else addTo(closed, t.peid, t.task_id);
+    }
+    outgoing.push(...plan.resend);
+  }
+  await deps.queue.send(outgoing);
+
+  // Close finished tasks on their runs; the last one completes the run, exactly once.
+  await Promise.all(
+    [...closed]
+      .filter(([peid]) => !fatal.has(peid) && execs.get(peid)?.execution_status === 'running')
+      .map(async ([peid, ids]) => {
+        const exec = execs.get(peid) as ExecutionRecord;
+        const ref = { tenant_code: exec.tenant_code, peid };
+        const now = deps.clock();
+        const after = await deps.runs.closeTasks(ref, [...ids], now);
+        if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
+          if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
+            metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
+            logger.info('run completed', {
+              peid,
+              tenant_code: exec.tenant_code,
+              playbook_runtime: now - exec.createddate,
+            });
+          }
+        }
+      }),
+  );
+  return { failedMessageIds: failed };
+}
+
+function uniqueRefs(msgs: TaskMessage[]): RunRef[] {
+  const seen = new Map<string, RunRef>();
+  for (const m of msgs) seen.set(`${m.tenant_code}/${m.peid}`, { tenant_code: m.tenant_code, peid: m.peid });
+  return [...seen.values()];
+}
+
+function addTo(m: Map<string, Set<string>>, peid: string, id: string): void {
+  const s = m.get(peid) ?? new Set<string>();
+  s.add(id);
+  m.set(peid, s);
+}
+
+function resultWrite(
+  task: TaskRecord,
+  status: TaskResultWrite['status'],
+  outcome: TaskOutcome | null,
+  now: number,
+  outputMaxBytes = Number.POSITIVE_INFINITY,
+): TaskResultWrite {
+  const capped = outcome && status !== 'queued' ? capOutput(outcome.output, outputMaxBytes) : null;
+  return {
+    tenant_code: task.tenant_code,
+    peid: task.peid,
+    task_id: task.task_id,
+    status,
+    output_json: capped?.output_json ?? null,
+    truncated: capped?.truncated ?? false,
+    error: outcome?.error ?? null,
+    finished_at: now,
+    duration_ms: null,
+  };
+}
+
+function recordMetrics(task: TaskRecord, outcome: TaskOutcome, retry: boolean, durationMs: number): void {
+  const name = retry ? 'TasksRetried' : `Tasks${outcome.status[0]?.toUpperCase()}${outcome.status.slice(1)}`;
+  metrics.addMetric(name, MetricUnit.Count, 1);
+  metrics.addMetric('TaskDuration', MetricUnit.Milliseconds, durationMs);
+  logger.info('task finished', {
+    peid: task.peid,
+    tenant_code: task.tenant_code,
+    task_id: task.task_id,
+    attempt: task.attempts,
+    status: retry ? 'retry' : outcome.status,
+    error: outcome.error?.code,
+    duration_ms: durationMs,
+  });
+}
+
+interface FanInPlan {
+  transitions: PendingTransition[];
+  delayOf: Map<string, number>;
+  resend: OutgoingTaskMessage[];
+}
+
+/**
+ * Decides, from a fresh read of the runs, which dependents of the finished
+ * tasks become queued or skipped; skips cascade in memory. For tasks that were
+ * redelivered already finished, dependents left queued but never started are
+ * sent again (a crash may have happened between their claim and their send).
+ */
+export function planFanIn(
+  runs: ExecutionRecord[],
+  states: TaskState[],
+  finished: Map<string, Set<string>>,
+  redrive: Map<string, Set<string>>,
+): FanInPlan {
+  const plan: FanInPlan = { transitions: [], delayOf: new Map(), resend: [] };
+  const byKey = new Map<string, TaskState & { status: TaskStatus }>();
+  for (const s of states) byKey.set(taskKey(s.peid, s.task_id), { ...s });
+  for (const exec of runs) {
+    const peid = exec.peid;
+    const get = (id: string) => byKey.get(taskKey(peid, id));
+    const stack = [...(finished.get(peid) ?? []), ...(redrive.get(peid) ?? [])];
+    const redriven = redrive.get(peid) ?? new Set<string>();
+    const resent = new Set<string>();
+    while (stack.length > 0) {
+      const id = stack.pop() as string;
+      const parent = get(id);
+      if (!parent) continue;
+      for (const depId of parent.dependents) {
+        const dep = get(depId);
+        if (!dep) continue;
+        if (dep.status === 'pending') {
+          const outcomes: Record<string, { status: TaskStatus; on_failure: 'fail' | 'continue' }> = {};
+          for (const d of dep.def.depends_on) {
+            const s = get(d);
+            if (s) outcomes[d] = { status: s.status, on_failure: s.def.on_failure };
+          }
+          const decision = decideReadiness(dep.def, outcomes);
+          if (decision === 'wait') continue;
+          const to = decision === 'run' ? 'queued' : 'skipped';
+          dep.status = to;
+          plan.transitions.push({ tenant_code: exec.tenant_code, peid, task_id: depId, to });
+          if (to === 'queued') plan.delayOf.set(taskKey(peid, depId), initialDelaySeconds(dep.def));
+          else stack.push(depId);
+        } else if (dep.status === 'queued' && dep.attempts === 0 && redriven.has(id) && !resent.has(depId)) {
+          resent.add(depId);
+          plan.resend.push(
+            taskMessage({ tenant_code: exec.tenant_code, peid, task_id: depId }, 1, initialDelaySeconds(dep.def)),
+          );
+        }
+      }
+    }
+  }
+  return plan;
+}

@@ -1,0 +1,90 @@
+/**
+ * The persisted shapes of runs and tasks (MongoDB field names follow the
+ * original service's collections, so existing dashboards and indexes keep working).
+ * Alerts and task outputs are stored as JSON text: they are never queried, and
+ * text keeps arbitrary third-party keys (`$x`, `a.b`) from meeting the database.
+ */
+import type { TaskDefinition } from '../domain/playbook-schema.js';
+import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+/** A playbook as stored: the validated definition plus identity and version. */
+export interface StoredPlaybook {
+  pid: string;
+  tenant_code: string;
+  name: string;
+  description?: string;
+  category_id?: string;
+  status: 'active' | 'inactive';
+  tasks: TaskDefinition[];
+  version: number;
+  createddate: number;
+  updateddate: number;
+}
+
+export interface ExecutionRecord {
+  peid: string;
+  tenant_code: string;
+  pid: string;
+  playbook_name: string;
+  playbook_version: number;
+  alert_id: string;
+  uid: string;
+  alert_json: string;
+  execution_status: ExecutionStatus;
+  createddate: number;
+  updateddate: number;
+  completeddate: number | null;
+  playbook_runtime: number | null;
+  /** Ids of tasks not yet terminal; the run completes when it becomes empty. */
+  open_tasks: string[];
+  tasks_total: number;
+  error: TaskError | null;
+}
+
+export interface TaskClaim {
+  token: string;
+  until: number;
+}
+
+export interface TaskRecord {
+  peid: string;
+  tenant_code: string;
+  alert_id: string;
+  task_seq: number;
+  task_id: string;
+  type: TaskDefinition['type'];
+  /** The definition as it was when the run started: runs are pinned to their playbook version. */
+  def: TaskDefinition;
+  dependents: string[];
+  status: TaskStatus;
+  /** Attempts started so far (the attempt in progress included). */
+  attempts: number;
+  claim: TaskClaim | null;
+  output_json: string | null;
+  truncated: boolean;
+  error: TaskError | null;
+  started_at: number | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+  createddate: number;
+  updateddate: number;
+}
+
+/** The reference an SQS message carries: never outputs or alerts. */
+export interface TaskMessage {
+  v: 1;
+  tenant_code: string;
+  peid: string;
+  task_id: string;
+  attempt: number;
+}
+
+/** The key of one task of one run. */
+export function taskKey(peid: string, taskId: string): string {
+  return `${peid}:${taskId}`;
+}

@@ -1,0 +1,125 @@
+/**
+ * What the engine needs from the outside world. Adapters in lib/adapters
+ * implement these against MongoDB, SQS, DynamoDB and HTTP; the engine never
+ * imports an SDK or a driver.
+ */
+import type { TaskStatus } from '../domain/statuses.js';
+import type { ExecutionRecord, StoredPlaybook, TaskError, TaskMessage, TaskRecord } from './model.js';
+
+export interface RunRef {
+  tenant_code: string;
+  peid: string;
+}
+
+export interface ClaimRequest extends RunRef {
+  task_id: string;
+  attempt: number;
+}
+
+/** The final (or retry) state of one claimed task, written in one batch. */
+export interface TaskResultWrite extends RunRef {
+  task_id: string;
+  status: Extract<TaskStatus, 'succeeded' | 'failed' | 'skipped' | 'cancelled' | 'queued'>;
+  output_json: string | null;
+  truncated: boolean;
+  error: TaskError | null;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+/** A pending task moving to queued (ready) or skipped, claimed atomically. */
+export interface PendingTransition extends RunRef {
+  task_id: string;
+  to: 'queued' | 'skipped';
+}
+
+/** The slice of a task the fan-in needs. */
+export type TaskState = Pick<TaskRecord, 'peid' | 'task_id' | 'status' | 'attempts' | 'def' | 'dependents' | 'type'>;
+
+export interface ExecutionQuery {
+  status?: ExecutionRecord['execution_status'];
+  limit: number;
+  before?: { createddate: number; peid: string };
+}
+
+export interface RunStore {
+  /** Writes a new run: the execution document and all its task documents. */
+  insertRun(exec: ExecutionRecord, tasks: TaskRecord[]): Promise<void>;
+  getExecution(ref: RunRef): Promise<ExecutionRecord | null>;
+  listTasks(ref: RunRef): Promise<TaskRecord[]>;
+  listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
+  /** Atomically moves claimable tasks to running under `token`; losers are found by reading back. */
+  claimTasks(claims: ClaimRequest[], token: string, leaseUntil: number, now: number): Promise<void>;
+  /** The executions and every task of the given runs (one query per collection). */
+  loadRuns(refs: RunRef[]): Promise<{ executions: ExecutionRecord[]; tasks: TaskRecord[] }>;
+  /** A fresh, light read of the task states of the given runs. */
+  taskStates(refs: RunRef[]): Promise<TaskState[]>;
+  /** One unordered bulk write of every result of a batch; only writes tasks still held by `token`. */
+  writeTaskResults(writes: TaskResultWrite[], token: string, now: number): Promise<void>;
+  /** Applies pending->queued/skipped transitions; returns the task keys this call won. */
+  transitionPending(transitions: PendingTransition[], token: string, now: number): Promise<Set<string>>;
+  /** Removes terminal task ids from the run's open set; returns the execution after the change. */
+  closeTasks(ref: RunRef, taskIds: string[], now: number): Promise<ExecutionRecord | null>;
+  /** Moves a running execution to a terminal status, exactly once; true if this call did it. */
+  finishRun(
+    ref: RunRef,
+    status: 'completed' | 'failed' | 'cancelled',
+    now: number,
+    createddate: number,
+    error?: TaskError,
+  ): Promise<boolean>;
+  /** Cancels every pending and queued task of a run. */
+  cancelOpenTasks(ref: RunRef, now: number): Promise<void>;
+  /** Removes a run that could not be started (compensation). */
+  deleteRun(ref: RunRef): Promise<void>;
+}
+
+export interface PlaybookStore {
+  /** Inserts a new playbook; ConflictError if the tenant already has that name. */
+  create(playbook: StoredPlaybook): Promise<void>;
+  findByName(tenant_code: string, name: string): Promise<StoredPlaybook | null>;
+}
+
+export interface OutgoingTaskMessage {
+  message: TaskMessage;
+  delaySeconds: number;
+}
+
+export interface TaskQueue {
+  /** Sends every message (batched); throws ServiceUnavailableError if any could not be sent. */
+  send(messages: OutgoingTaskMessage[]): Promise<void>;
+}
+
+export interface IntegrationRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  timeoutMs: number;
+}
+
+export interface IntegrationResponse {
+  status: number;
+  body: unknown;
+}
+
+/** Failure of an integration call, with a stable code and whether a retry may help. */
+export class IntegrationError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'IntegrationError';
+  }
+}
+
+export interface IntegrationClient {
+  request(req: IntegrationRequest): Promise<IntegrationResponse>;
+}
+
+export interface Idempotency {
+  /** Runs `fn` once per (scope, key, payload); repeats return the first result. */
+  once<T extends object>(scope: string, key: string, payload: unknown, fn: () => Promise<T>): Promise<T>;
+}

@@ -1,0 +1,122 @@
+/**
+ * Executing one claimed task: evaluate run_if, render the config's templates
+ * against { alert, tasks, execution }, run the task type, and turn whatever
+ * happens into an outcome (never a throw), with the output capped in size.
+ */
+import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
+import { renderTemplate } from '../domain/templates.js';
+import type { TaskError, TaskRecord } from './model.js';
+import { type IntegrationClient, IntegrationError } from './ports.js';
+
+export interface TaskOutcome {
+  status: 'succeeded' | 'failed' | 'skipped';
+  output: unknown;
+  error: TaskError | null;
+  /** False for failures a retry cannot fix (bad template, blocked target). */
+  retryable: boolean;
+}
+
+export interface TemplateContext {
+  alert: unknown;
+  tasks: Record<string, { status: string; output: unknown; error: TaskError | null }>;
+  execution: { peid: string; tenant_code: string };
+}
+
+/** The template context of a run; task outputs are parsed only when an expression reads them. */
+export function buildContext(
+  exec: { peid: string; tenant_code: string; alert_json: string },
+  tasks: TaskRecord[],
+): TemplateContext {
+  const taskViews: TemplateContext['tasks'] = {};
+  for (const t of tasks) {
+    let parsed: { value: unknown } | undefined;
+    taskViews[t.task_id] = {
+      status: t.status,
+      error: t.error,
+      get output(): unknown {
+        parsed ??= { value: t.output_json === null ? null : (JSON.parse(t.output_json) as unknown) };
+        return parsed.value;
+      },
+    };
+  }
+  let alert: { value: unknown } | undefined;
+  return {
+    get alert(): unknown {
+      alert ??= { value: JSON.parse(exec.alert_json) as unknown };
+      return alert.value;
+    },
+    tasks: taskViews,
+    execution: { peid: exec.peid, tenant_code: exec.tenant_code },
+  };
+}
+
+function failure(code: string, message: string, retryable: boolean, output: unknown = null): TaskOutcome {
+  return { status: 'failed', output, error: { code, message }, retryable };
+}
+
+/** Runs one task to an outcome; `deadline` bounds everything it does. */
+export async function runTask(
+  task: TaskRecord,
+  ctx: TemplateContext,
+  integrations: IntegrationClient,
+  deadline: number,
+): Promise<TaskOutcome> {
+  const def = task.def;
+  try {
+    if (def.run_if !== undefined) {
+      const go = await evaluateExpression(def.run_if, ctx, { deadline });
+      if (!go) return { status: 'skipped', output: null, error: null, retryable: false };
+    }
+    switch (def.type) {
+      case 'noop':
+        return { status: 'succeeded', output: null, error: null, retryable: false };
+      case 'delay':
+        // The wait happened on the queue (DelaySeconds); nothing to do here.
+        return { status: 'succeeded', output: { delayed_seconds: def.config.seconds }, error: null, retryable: false };
+      case 'transform': {
+        const value = await evaluateExpression(def.config.expression, ctx, { deadline });
+        return { status: 'succeeded', output: value ?? null, error: null, retryable: false };
+      }
+      case 'http': {
+        const rendered = (await renderTemplate(def.config, ctx, { deadline })) as {
+          method: string;
+          url: unknown;
+          headers?: Record<string, unknown>;
+          body?: unknown;
+        };
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(rendered.headers ?? {}))
+          headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
+        const timeoutMs = Math.max(1, Math.min(def.timeout_ms, deadline - Date.now()));
+        const res = await integrations.request({
+          method: rendered.method,
+          url: String(rendered.url),
+          headers,
+          body: rendered.body,
+          timeoutMs,
+        });
+        const output = { status: res.status, body: res.body };
+        if (res.status >= 400) {
+          // 4xx other than 408/429 will not change on retry.
+          const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
+          return failure('HTTP_STATUS', `integration answered ${res.status}`, retryable, output);
+        }
+        return { status: 'succeeded', output, error: null, retryable: false };
+      }
+    }
+  } catch (err) {
+    if (err instanceof ExpressionError) return failure(err.code, err.message, false);
+    if (err instanceof IntegrationError) return failure(err.code, err.message, err.retryable);
+    return failure('TASK_FAILED', err instanceof Error ? err.message : 'task failed', true);
+  }
+}
+
+/** Serializes an output, cutting it to `maxBytes` of JSON text (then stored as a string preview). */
+export function capOutput(output: unknown, maxBytes: number): { output_json: string; truncated: boolean } {
+  const json = JSON.stringify(output ?? null) ?? 'null';
+  if (Buffer.byteLength(json, 'utf8') <= maxBytes) return { output_json: json, truncated: false };
+  let preview = json.slice(0, maxBytes);
+  while (Buffer.byteLength(JSON.stringify(preview), 'utf8') > maxBytes)
+    preview = preview.slice(0, Math.floor(preview.length * 0.9));
+  return { output_json: JSON.stringify(preview), truncated: true };
+}

@@ -1,0 +1,140 @@
+/**
+ * Starting a run: load the active playbook, write the execution and all its
+ * task documents (pinned to the playbook version), then enqueue every root
+ * task, 10 per SendMessageBatch. If the queue refuses, the run is marked
+ * failed (never left "running" with nothing queued) and the caller gets a 503.
+ */
+import { buildGraph } from '../domain/graph.js';
+import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../errors.js';
+import { logger, MetricUnit, metrics } from '../observability.js';
+import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
+import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import { initialDelaySeconds } from './task-messages.js';
+
+export interface PlaybookSource {
+  /** The current definition of a tenant's playbook, or null. */
+  getByName(tenant_code: string, name: string): Promise<StoredPlaybook | null>;
+}
+
+export interface StartRunDeps {
+  playbooks: PlaybookSource;
+  runs: RunStore;
+  queue: TaskQueue;
+  clock: () => number;
+  newId: () => string;
+}
+
+export interface StartRunInput {
+  playbook_name: string;
+  alert_id: string;
+  alert: Record<string, unknown>;
+}
+
+export interface StartedRun {
+  peid: string;
+  execution_status: 'running';
+}
+
+/** Builds the execution and task documents of a new run of `playbook`. */
+export function planRun(
+  playbook: StoredPlaybook,
+  input: StartRunInput,
+  caller: { tenant_code: string; sub: string },
+  peid: string,
+  now: number,
+): { exec: ExecutionRecord; tasks: TaskRecord[]; roots: OutgoingTaskMessage[] } {
+  const graph = buildGraph(playbook.tasks);
+  const roots = new Set(graph.roots);
+  const tasks: TaskRecord[] = playbook.tasks.map((def) => ({
+    peid,
+    tenant_code: caller.tenant_code,
+    alert_id: input.alert_id,
+    task_seq: graph.seq.get(def.id) ?? 0,
+    task_id: def.id,
+    type: def.type,
+    def,
+    dependents: graph.dependents.get(def.id) ?? [],
+    status: roots.has(def.id) ? 'queued' : 'pending',
+    attempts: 0,
+    claim: null,
+    output_json: null,
+    truncated: false,
+    error: null,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    createddate: now,
+    updateddate: now,
+  }));
+  const exec: ExecutionRecord = {
+    peid,
+    tenant_code: caller.tenant_code,
+    pid: playbook.pid,
+    playbook_name: playbook.name,
+    playbook_version: playbook.version,
+    alert_id: input.alert_id,
+    uid: caller.sub,
+    alert_json: JSON.stringify(input.alert),
+    execution_status: 'running',
+    createddate: now,
+    updateddate: now,
+    completeddate: null,
+    playbook_runtime: null,
+    open_tasks: playbook.tasks.map((t) => t.id),
+    tasks_total: playbook.tasks.length,
+    error: null,
+  };
+  const rootMessages = tasks
+    .filter((t) => t.status === 'queued')
+    .map((t) => ({
+      message: { v: 1 as const, tenant_code: caller.tenant_code, peid, task_id: t.task_id, attempt: 1 },
+      delaySeconds: initialDelaySeconds(t.def),
+    }));
+  return { exec, tasks, roots: rootMessages };
+}
+
+/** Starts a run of the caller's active playbook; answers with its peid. */
+export async function startRun(
+  deps: StartRunDeps,
+  caller: { tenant_code: string; sub: string },
+  input: StartRunInput,
+): Promise<StartedRun> {
+  const playbook = await deps.playbooks.getByName(caller.tenant_code, input.playbook_name);
+  if (!playbook) throw new NotFoundError(`playbook '${input.playbook_name}' not found`);
+  if (playbook.status !== 'active') {
+    throw new UnprocessableError(`playbook '${input.playbook_name}' is inactive`, [
+      { path: 'playbook_name', message: 'playbook is inactive' },
+    ]);
+  }
+  const now = deps.clock();
+  const peid = deps.newId();
+  const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now);
+  const ref = { tenant_code: caller.tenant_code, peid };
+  try {
+    await deps.runs.insertRun(exec, tasks);
+  } catch (err) {
+    await deps.runs.deleteRun(ref);
+    throw new ServiceUnavailableError('could not record the run, try again', { cause: err });
+  }
+  logger.appendKeys({ peid });
+  try {
+    await deps.queue.send(roots);
+  } catch (err) {
+    const failedAt = deps.clock();
+    try {
+      await deps.runs.finishRun(ref, 'failed', failedAt, now, {
+        code: 'ENQUEUE_FAILED',
+        message: 'the task queue refused the run',
+      });
+      await deps.runs.cancelOpenTasks(ref, failedAt);
+    } catch (markErr) {
+      // The reaper fails runs without progress; log so the operator can correlate.
+      logger.error('could not mark an unqueued run failed', { error: markErr as Error });
+    }
+    throw err instanceof ServiceUnavailableError
+      ? err
+      : new ServiceUnavailableError('the task queue is unavailable', { cause: err });
+  }
+  metrics.addMetric('RunsStarted', MetricUnit.Count, 1);
+  return { peid, execution_status: 'running' };
+}

@@ -1,0 +1,36 @@
+/**
+ * The one place where errors become HTTP responses. Our own AppErrors map to
+ * their status; anything else is logged with its details and answered with a
+ * generic 500 body, so driver messages and stack traces never reach a client.
+ */
+import { AppError, type ErrorCode } from '../errors.js';
+import { logger } from '../observability.js';
+import { type JsonResponse, jsonResponse } from './responses.js';
+
+const statusByCode: Record<ErrorCode, number> = {
+  VALIDATION_FAILED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNPROCESSABLE: 422,
+  INTERNAL: 500,
+  SERVICE_UNAVAILABLE: 503,
+};
+
+/** Maps any thrown value to the contract's error body. */
+export function errorToResponse(err: unknown): JsonResponse {
+  if (err instanceof AppError) {
+    const status = statusByCode[err.code];
+    if (status >= 500) logger.error('request failed', { code: err.code, error: err, cause: err.cause });
+    else logger.info('request rejected', { code: err.code, message: err.message });
+    const body: { code: ErrorCode; message: string; details?: unknown } = { code: err.code, message: err.message };
+    if (err.details !== undefined) body.details = err.details;
+    const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {};
+    return jsonResponse(status, { error: body }, headers);
+  }
+  logger.error('unhandled error', { error: err as Error });
+  return jsonResponse(500, { error: { code: 'INTERNAL', message: 'internal error' } });
+}

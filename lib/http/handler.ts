@@ -1,0 +1,33 @@
+/**
+ * The shared middy stack of every HTTP function: Powertools logger context and
+ * cold-start flag, EMF metrics flush, tracing, and the single error mapper
+ * registered last so every thrown error becomes the contract's JSON body.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { logger, metrics, tracer } from '../observability.js';
+import { errorToResponse } from './errors.js';
+import type { ApiEvent } from './request.js';
+import type { JsonResponse } from './responses.js';
+
+export type RouteHandler = (event: ApiEvent, context: Context) => Promise<JsonResponse>;
+
+/** Wraps a route function in the shared middleware stack. */
+export function httpHandler(route: RouteHandler) {
+  return middy<ApiEvent, JsonResponse, Error, Context>()
+    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use({
+      onError: async (request) => {
+        request.response = errorToResponse(request.error);
+      },
+    })
+    .handler(async (event, context) => {
+      logger.appendKeys({ route: event.routeKey });
+      return route(event, context);
+    });
+}

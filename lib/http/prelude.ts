@@ -1,0 +1,8 @@
+/** Cold-start work shared by handlers: validate the config sections a function needs. */
+import { getConfig, type SectionName } from '../config.js';
+
+/** Validates `sections` now, so a misconfigured function fails at cold start naming the variable. */
+export function handlerPrelude(sections: SectionName[]): void {
+  getConfig('service');
+  for (const s of sections) getConfig(s);
+}

@@ -1,0 +1,33 @@
+/**
+ * Powertools singletons shared by every function in a container: a structured
+ * logger (peid / tenant_code / task_id become persistent keys per invocation),
+ * EMF metrics and the X-Ray tracer (disabled locally by POWERTOOLS_TRACE_ENABLED=false).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+
+const serviceName = 'playbook-service';
+
+export const logger = new Logger({
+  serviceName,
+  // Never log whole alerts, tokens or integration secrets: these keys are masked wherever they appear.
+  jsonReplacerFn: (key: string, value: unknown) =>
+    /^(authorization|token|secret|password|alert|alert_json|api[-_]?key)$/i.test(key) ? '[redacted]' : value,
+});
+
+export const metrics = new Metrics({ namespace: 'PlaybookService', serviceName });
+
+export const tracer = new Tracer({ serviceName });
+
+export { MetricUnit };
+
+/** Runs a database call and records its duration (EMF `DbCallDuration`, flushed per invocation). */
+export async function timedDbCall<T>(fn: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  try {
+    return await fn();
+  } finally {
+    metrics.addMetric('DbCallDuration', MetricUnit.Milliseconds, performance.now() - started);
+  }
+}
