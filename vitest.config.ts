@@ -17,7 +17,7 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['test/support/global-setup.ts'],
           // Each test file gets its own database and queues (see integration-env.ts).
-          setupFiles: ['test/support/integration-env.ts'],
+          setupFiles: ['test/support/test-env.ts', 'test/support/integration-env.ts'],
           pool: 'forks',
           testTimeout: 60_000,
           hookTimeout: 60_000,

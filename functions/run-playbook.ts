@@ -9,7 +9,7 @@ import { idempotency, startRunDeps } from '../lib/services.js';
 
 handlerPrelude(['mongo', 'queue', 'idempotency']);
 
-export const handler = httpHandler(async (event) => {
+export const handler = httpHandler(async (event, context) => {
   const caller = callerOf(event);
   const input = parseWith(runPlaybookBody, jsonBody(event), 'request body');
   const rawKey = headerOf(event, 'idempotency-key');
@@ -22,6 +22,7 @@ export const handler = httpHandler(async (event) => {
           parseWith(idempotencyKeyHeader, rawKey, 'Idempotency-Key header', 'Idempotency-Key'),
           input,
           start,
+          context,
         );
   return jsonResponse(202, result);
 });

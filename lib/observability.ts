@@ -16,7 +16,17 @@ export const logger = new Logger({
     /^(authorization|token|secret|password|alert|alert_json|api[-_]?key)$/i.test(key) ? '[redacted]' : value,
 });
 
-export const metrics = new Metrics({ namespace: 'PlaybookService', serviceName });
+// Routes without application metrics (reads) are normal here: Powertools' warning about
+// an empty flush goes to the debug level instead of every request's log.
+const metricsLogger = {
+  trace: (...args: unknown[]) => logger.trace(String(args[0])),
+  debug: (...args: unknown[]) => logger.debug(String(args[0])),
+  info: (...args: unknown[]) => logger.info(String(args[0])),
+  warn: (...args: unknown[]) => logger.debug(String(args[0])),
+  error: (...args: unknown[]) => logger.error(String(args[0])),
+};
+
+export const metrics = new Metrics({ namespace: 'PlaybookService', serviceName, logger: metricsLogger });
 
 export const tracer = new Tracer({ serviceName });
 

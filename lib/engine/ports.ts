@@ -120,6 +120,15 @@ export interface IntegrationClient {
 }
 
 export interface Idempotency {
-  /** Runs `fn` once per (scope, key, payload); repeats return the first result. */
-  once<T extends object>(scope: string, key: string, payload: unknown, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once per (scope, key, payload); repeats return the first result.
+   * `remainingTimeMs` bounds how long an in-progress record blocks a retry.
+   */
+  once<T extends object>(
+    scope: string,
+    key: string,
+    payload: unknown,
+    fn: () => Promise<T>,
+    lambdaContext?: { getRemainingTimeInMillis(): number },
+  ): Promise<T>;
 }

@@ -4,16 +4,16 @@
  * (plus DLQ) of the file's own, so files can run in parallel, and creates the
  * declared indexes. Everything is removed again after the file.
  */
-// Must run first: it sets the environment the Powertools singletons read at construction.
-
 import { randomUUID } from 'node:crypto';
 import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll } from 'vitest';
 import { ensureIndexes } from '../../lib/adapters/mongo/collections.js';
 import { closeClients, createMongoClient, createSqsClient } from '../../lib/clients.js';
 import { parseConfigSection } from '../../lib/config.js';
-import { ep } from './test-env.js';
+import { testEndpoints } from './endpoints.js';
 
+// test-env.ts (the previous setup file) has set the static environment.
+const ep = testEndpoints();
 const suffix = randomUUID().slice(0, 8);
 const dbName = `test_${suffix}`;
 process.env.MONGO_DB = dbName;

@@ -1,6 +1,6 @@
 /**
- * Static environment of the integration tests, imported before anything that
- * builds Powertools singletons (they read their settings at construction).
+ * Static environment of the integration tests. The first setup file, so it runs
+ * before anything builds the Powertools singletons (they read settings at construction).
  */
 import { TEST_JWT_SECRET, testEndpoints } from './endpoints.js';
 
@@ -24,5 +24,3 @@ Object.assign(process.env, {
   POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
   POWERTOOLS_SERVICE_NAME: 'playbook-service',
 });
-
-export { ep };

@@ -36,7 +36,16 @@ export function createIdempotency(client: DynamoDBClient, tableName: string, ttl
   });
 
   return {
-    async once<T extends object>(scope: string, key: string, payload: unknown, fn: () => Promise<T>): Promise<T> {
+    async once<T extends object>(
+      scope: string,
+      key: string,
+      payload: unknown,
+      fn: () => Promise<T>,
+      lambdaContext?: { getRemainingTimeInMillis(): number },
+    ): Promise<T> {
+      // One invocation at a time per container, so registering per call is safe.
+      if (lambdaContext)
+        config.registerLambdaContext(lambdaContext as Parameters<typeof config.registerLambdaContext>[0]);
       try {
         return (await run({ key: `${scope}#${key}`, body: payload }, fn)) as T;
       } catch (err) {

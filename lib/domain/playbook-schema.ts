@@ -1,0 +1,116 @@
+/**
+ * The v1 playbook definition (see the contract's "Playbooks" section). Every object is
+ * strict: an unknown field, such as a typo `depend_on` or a v2 `for_each`, is an error
+ * rather than something silently ignored that changes what runs.
+ */
+import { z } from 'zod';
+import { findJsonProblems, type JsonValue } from './json-value.js';
+
+export const MAX_TASKS = 200;
+export const MAX_TIMEOUT_MS = 900_000;
+export const MAX_DELAY_SECONDS = 900;
+export const MAX_RUN_IF_LENGTH = 4096;
+export const MAX_TRANSFORM_LENGTH = 16_384;
+
+export const TASK_TYPES = ['http', 'transform', 'noop', 'delay'] as const;
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+
+/** Ids that would clash with Object.prototype when used as keys. */
+export const RESERVED_TASK_IDS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+export const DEFAULT_RETRY = { max_attempts: 1, backoff_ms: 1000, max_backoff_ms: 60_000 } as const;
+
+const retrySchema = z.strictObject({
+  max_attempts: z.int().min(1).max(10).default(DEFAULT_RETRY.max_attempts),
+  backoff_ms: z.int().min(0).max(MAX_TIMEOUT_MS).default(DEFAULT_RETRY.backoff_ms),
+  max_backoff_ms: z.int().min(0).max(MAX_TIMEOUT_MS).default(DEFAULT_RETRY.max_backoff_ms),
+});
+
+// Any JSON value, checked by an iterative, depth-limited walk: zod's recursive z.json()
+// would overflow the stack on a body nested a hundred thousand levels deep.
+const jsonBodySchema = z.custom<JsonValue>().superRefine((value, ctx) => {
+  for (const problem of findJsonProblems(value)) {
+    ctx.addIssue({ code: 'custom', message: problem.message, path: problem.path });
+  }
+});
+
+const httpConfigSchema = z.strictObject({
+  method: z.enum(HTTP_METHODS),
+  url: z.string().min(1).max(2048),
+  headers: z.record(z.string().max(256), z.string().max(8192)).optional(),
+  body: jsonBodySchema.optional(),
+});
+
+const transformConfigSchema = z.strictObject({
+  expression: z.string().min(1).max(MAX_TRANSFORM_LENGTH),
+});
+
+const delayConfigSchema = z.strictObject({
+  seconds: z.int().min(0).max(MAX_DELAY_SECONDS),
+});
+
+const noopConfigSchema = z.strictObject({});
+
+// Fields every task type shares; spread into each variant so each stays a strict object.
+const taskBaseShape = {
+  id: z
+    .string()
+    .regex(/^[a-z0-9_]{1,64}$/, 'must match [a-z0-9_]{1,64}')
+    // Ids become object keys in the template context and in stored documents.
+    .refine((id) => !RESERVED_TASK_IDS.has(id), 'is a reserved name'),
+  depends_on: z
+    .array(z.string().max(64))
+    .max(MAX_TASKS)
+    .default(() => []),
+  run_if: z.string().min(1).max(MAX_RUN_IF_LENGTH).optional(),
+  join: z.enum(['all', 'any']).default('all'),
+  retry: retrySchema.default(() => ({ ...DEFAULT_RETRY })),
+  timeout_ms: z.int().min(1).max(MAX_TIMEOUT_MS).default(30_000),
+  on_failure: z.enum(['fail', 'continue']).default('fail'),
+};
+
+const httpTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('http'), config: httpConfigSchema });
+const transformTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('transform'),
+  config: transformConfigSchema,
+});
+const noopTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('noop'),
+  config: noopConfigSchema.optional(),
+});
+const delayTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('delay'), config: delayConfigSchema });
+
+export const taskSchema = z.discriminatedUnion('type', [
+  httpTaskSchema,
+  transformTaskSchema,
+  noopTaskSchema,
+  delayTaskSchema,
+]);
+
+export const playbookSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}'),
+  description: z.string().max(2000).optional(),
+  category_id: z.string().min(1).max(64).optional(),
+  status: z.enum(['active', 'inactive']).default('active'),
+  tasks: z
+    .array(taskSchema)
+    .min(1, 'a playbook needs at least one task')
+    .max(MAX_TASKS, `a playbook has at most ${MAX_TASKS} tasks`),
+});
+
+/** A playbook definition after parsing, with every default applied. */
+export type PlaybookInput = z.output<typeof playbookSchema>;
+/** A playbook definition as a client may send it (defaults still optional). */
+export type PlaybookDraft = z.input<typeof playbookSchema>;
+export type TaskDefinition = z.output<typeof taskSchema>;
+export type TaskType = TaskDefinition['type'];
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+export type HttpConfig = z.output<typeof httpConfigSchema>;
+export type TransformConfig = z.output<typeof transformConfigSchema>;
+export type DelayConfig = z.output<typeof delayConfigSchema>;
+export type RetryPolicy = z.output<typeof retrySchema>;
+export type JoinMode = TaskDefinition['join'];
+export type OnFailure = TaskDefinition['on_failure'];
+export type PlaybookStatus = PlaybookInput['status'];
