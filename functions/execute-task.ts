@@ -6,9 +6,11 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { executeBatch } from '../lib/engine/execute-batch.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
+import { hardenRegexEngine } from '../lib/runtime-hardening.js';
 import { executeBatchDeps } from '../lib/services.js';
 
 handlerPrelude(['mongo', 'queue', 'engine']);
+hardenRegexEngine();
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -173,14 +173,16 @@ export async function evaluateExpression(
 ): Promise<unknown> {
   const expression = compileExpression(src);
   const timeoutMs = limits.timeoutMs ?? DEFAULT_EXPRESSION_LIMITS.timeoutMs;
-  const ownDeadline = Date.now() + timeoutMs;
+  const now = Date.now();
+  const deadline = Math.min(now + timeoutMs, limits.deadline ?? Number.POSITIVE_INFINITY);
   const state: EvaluationState = {
-    deadline: limits.deadline === undefined ? ownDeadline : Math.min(ownDeadline, limits.deadline),
+    deadline,
     maxDepth: limits.maxDepth ?? DEFAULT_EXPRESSION_LIMITS.maxDepth,
     maxWork: limits.maxWork ?? DEFAULT_EXPRESSION_LIMITS.maxWork,
     depth: 0,
     work: 0,
-    timeoutMs,
+    // Reported in the timeout message: the effective budget, which a shared deadline may shorten.
+    timeoutMs: Math.max(0, deadline - now),
   };
   let result: unknown;
   try {

@@ -43,7 +43,7 @@ export class StackError extends Error {
 
 export function stackEndpoints(): StackEndpoints;
 export function stackUp(opts?: { quiet?: boolean }): Promise<StackUpResult>;
-export function stackDown(opts?: { quiet?: boolean }): Promise<{ stopped: ServerName[] }>;
+export function stackDown(opts?: { quiet?: boolean; only?: ServerName[] }): Promise<{ stopped: ServerName[] }>;
 export function stackStatus(): Promise<ServerStatus[]>;
 export function formatStatus(s: ServerStatus): string;
 export function redact(url: string): string;

@@ -913,8 +913,9 @@ export async function stackUp(opts = {}) {
 }
 
 /**
- * Stops the servers this stack started (verified by PID, start time and command line).
- * @param {{ quiet?: boolean }} [opts]
+ * Stops the servers this stack started (verified by PID, start time and command line);
+ * `only` limits it to some of them (e.g. those one `stackUp()` call started).
+ * @param {{ quiet?: boolean, only?: ServerName[] }} [opts]
  * @returns {Promise<{ stopped: ServerName[] }>}
  */
 export async function stackDown(opts = {}) {
@@ -923,7 +924,8 @@ export async function stackDown(opts = {}) {
   /** @type {ServerName[]} */
   const stopped = [];
   await withLock(async () => {
-    const outcomes = await Promise.all(SERVER_NAMES.map(async (name) => [name, await stopServer(defs[name])]));
+    const names = SERVER_NAMES.filter((n) => opts.only === undefined || opts.only.includes(n));
+    const outcomes = await Promise.all(names.map(async (name) => [name, await stopServer(defs[name])]));
     for (const [name, outcome] of outcomes) {
       if (outcome === 'stopped') stopped.push(/** @type {ServerName} */ (name));
       if (outcome === 'stale') log(`${name}: removed stale pid file`);

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// `npm test`: everything the suite needs, then the suite.
+//   1. checks Node, installs dependencies if node_modules is missing (npm ci);
+//   2. starts the local stack of real servers if it is not running (MongoDB-compatible,
+//      ElasticMQ, Redis, dynalite — see scripts/lib/stack.mjs; Redis is installed with apt
+//      when missing and running as root, otherwise the exact command is printed);
+//   3. runs the unit and integration tests (vitest), passing extra arguments through;
+//   4. stops the servers this command started (and only those).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(root);
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 19)) {
+  console.error(`[test] Node ${process.versions.node} is too old: install Node 20.19 or newer (see README).`);
+  process.exit(1);
+}
+for (const tool of ['java', 'mvn']) {
+  if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).error) {
+    console.error(
+      `[test] '${tool}' is missing: install a JDK 17+ and Maven (Debian: apt-get install -y openjdk-17-jdk-headless maven).`,
+    );
+    process.exit(1);
+  }
+}
+if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
+  console.log('[test] node_modules missing: running npm ci');
+  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+  if (ci.status !== 0) process.exit(ci.status ?? 1);
+}
+
+const { stackUp, stackDown, StackError } = await import('./lib/stack.mjs');
+let started = [];
+try {
+  started = (await stackUp()).started;
+} catch (err) {
+  console.error(`[test] ${err instanceof StackError ? err.message : err}`);
+  process.exit(1);
+}
+
+const vitest = path.join(root, 'node_modules', 'vitest', 'vitest.mjs');
+const args = process.argv.slice(2);
+const child = spawn(
+  process.execPath,
+  [vitest, 'run', ...(args.length > 0 ? args : ['--project', 'unit', '--project', 'integration'])],
+  {
+    stdio: 'inherit',
+  },
+);
+let stopping = false;
+const stop = async (code) => {
+  if (stopping) return;
+  stopping = true;
+  if (started.length > 0) await stackDown({ only: started });
+  process.exit(code);
+};
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => void stop(code ?? (signal ? 1 : 0)));
