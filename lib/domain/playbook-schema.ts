@@ -1,7 +1,7 @@
 /**
- * The v1 playbook definition (see the contract's "Playbooks" section). Every object is
- * strict: an unknown field, such as a typo `depend_on` or a v2 `for_each`, is an error
- * rather than something silently ignored that changes what runs.
+ * The playbook definition (see the contract's "Playbooks" section, plus `for_each`
+ * loops). Every object is strict: an unknown field, such as a typo `depend_on`, is an
+ * error rather than something silently ignored that changes what runs.
  */
 import { z } from 'zod';
 import { findJsonProblems, type JsonValue } from './json-value.js';
@@ -11,6 +11,8 @@ export const MAX_TIMEOUT_MS = 900_000;
 export const MAX_DELAY_SECONDS = 900;
 export const MAX_RUN_IF_LENGTH = 4096;
 export const MAX_TRANSFORM_LENGTH = 16_384;
+/** Items one `for_each` task may fan out to. */
+export const MAX_FOR_EACH_ITEMS = 1000;
 
 export const TASK_TYPES = ['http', 'transform', 'noop', 'delay'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -67,6 +69,10 @@ const taskBaseShape = {
   retry: retrySchema.default(() => ({ ...DEFAULT_RETRY })),
   timeout_ms: z.int().min(1).max(MAX_TIMEOUT_MS).default(30_000),
   on_failure: z.enum(['fail', 'continue']).default('fail'),
+  /** JSONata yielding a list: the task runs once per item, with `item` and `index` in its templates. */
+  for_each: z.string().min(1).max(MAX_RUN_IF_LENGTH).optional(),
+  /** At most this many items of a `for_each` task in flight at once. */
+  concurrency: z.int().min(1).max(MAX_FOR_EACH_ITEMS).optional(),
 };
 
 const httpTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('http'), config: httpConfigSchema });

@@ -108,6 +108,12 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
     const message = syntaxError(task.run_if);
     if (message !== undefined) issues.push({ path: `${path}.run_if`, message });
   }
+  if (task.for_each !== undefined) {
+    const message = syntaxError(task.for_each);
+    if (message !== undefined) issues.push({ path: `${path}.for_each`, message });
+  } else if (task.concurrency !== undefined) {
+    issues.push({ path: `${path}.concurrency`, message: 'is only allowed together with for_each' });
+  }
   if (task.type === 'transform') {
     const message = syntaxError(task.config.expression);
     if (message !== undefined) issues.push({ path: `${path}.config.expression`, message });

@@ -12,7 +12,8 @@ import { decideReadiness } from '../domain/graph.js';
 import { hasAttemptsLeft, nextRetryDelayMs, toDelaySeconds } from '../domain/retry.js';
 import { isTerminalTask, type TaskStatus } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import { type ExecutionRecord, type TaskMessage, type TaskRecord, taskKey } from './model.js';
+import { expandForEach, itemContext, loopResult, planItems, successorOf } from './for-each.js';
+import { type ExecutionRecord, itemTaskId, type TaskMessage, type TaskRecord, taskKey } from './model.js';
 import type {
   IntegrationClient,
   OutgoingTaskMessage,
@@ -112,7 +113,9 @@ export async function executeBatch(
   );
 
   const refs = uniqueRefs(jobs.map((w) => w.msg));
-  const loaded = await deps.runs.loadRuns(refs);
+  // for_each items are read by id; a run's graph tasks are read whole.
+  const itemKeys = jobs.filter((w) => isItemId(w.msg.task_id)).map((w) => w.key);
+  const loaded = await deps.runs.loadRuns(refs, itemKeys);
   const execs = new Map(loaded.executions.map((e) => [e.peid, e]));
   const tasks = new Map(loaded.tasks.map((t) => [taskKey(t.peid, t.task_id), t]));
 
@@ -153,22 +156,68 @@ export async function executeBatch(
       const exec = execs.get(peid) as ExecutionRecord;
       ctx = buildContext(
         exec,
-        loaded.tasks.filter((t) => t.peid === peid),
+        loaded.tasks.filter((t) => t.peid === peid && t.item_of === undefined),
       );
       contexts.set(peid, ctx);
     }
     return ctx;
   };
-  const outcomes = await Promise.all(
-    toRun.map(async ({ task }) => {
-      const began = deps.clock();
-      const outcome = await runTask(task, contextOf(task.peid), deps.integrations, deadline);
-      return { task, outcome, began, ended: deps.clock() };
-    }),
-  );
+  const expansions: Array<{ task: TaskRecord; items: unknown[] }> = [];
+  const outcomes = (
+    await Promise.all(
+      toRun.map(async ({ task }) => {
+        const began = deps.clock();
+        const ctx = contextOf(task.peid);
+        if (task.def.for_each !== undefined && task.item_of === undefined) {
+          const expansion = await expandForEach(task, ctx, deadline);
+          if (expansion.kind === 'items') {
+            expansions.push({ task, items: expansion.items });
+            return undefined;
+          }
+          return { task, outcome: expansion.outcome, began, ended: deps.clock() };
+        }
+        const outcome = await runTask(
+          task,
+          task.item_of === undefined ? ctx : itemContext(ctx, task),
+          deps.integrations,
+          deadline,
+        );
+        return { task, outcome, began, ended: deps.clock() };
+      }),
+    )
+  ).filter((o) => o !== undefined);
+
+  // Expanded loops: write their items, hand the loop's claim over to them, queue the first window.
+  for (const { task, items } of expansions) {
+    const now = deps.clock();
+    const plan = planItems(task, items, now);
+    await deps.runs.insertItems(plan.docs);
+    await deps.runs.markExpanded(
+      { tenant_code: task.tenant_code, peid: task.peid },
+      task.task_id,
+      items.length,
+      token,
+      now,
+    );
+    for (const index of plan.queued) {
+      outgoing.push(
+        taskMessage({ ...task, task_id: itemTaskId(task.task_id, index) }, 1, initialDelaySeconds(task.def)),
+      );
+    }
+    logger.info('loop expanded', {
+      peid: task.peid,
+      tenant_code: task.tenant_code,
+      task_id: task.task_id,
+      items: items.length,
+    });
+  }
 
   const finished = new Map<string, Set<string>>();
-  const fatal = new Map<string, { ref: RunRef; createddate: number; error: { code: string; message: string } }>();
+  const itemsDone: TaskRecord[] = [];
+  const fatal = new Map<
+    string,
+    { ref: RunRef; createddate: number; error: { code: string; message: string }; loop?: string }
+  >();
   for (const { task, outcome, began, ended } of outcomes) {
     const attempt = task.attempts;
     const retry = outcome.status === 'failed' && outcome.retryable && hasAttemptsLeft(task.def.retry, attempt);
@@ -183,7 +232,8 @@ export async function executeBatch(
       ...resultWrite(task, outcome.status, outcome, ended, deps.outputMaxBytes),
       duration_ms: ended - began,
     });
-    addTo(finished, task.peid, task.task_id);
+    if (task.item_of === undefined) addTo(finished, task.peid, task.task_id);
+    else itemsDone.push(task);
     if (outcome.status === 'failed' && task.def.on_failure === 'fail') {
       const exec = execs.get(task.peid) as ExecutionRecord;
       fatal.set(task.peid, {
@@ -193,14 +243,37 @@ export async function executeBatch(
           code: 'TASK_FAILED',
           message: `task '${task.task_id}' failed: ${outcome.error?.message ?? 'unknown error'}`,
         },
+        ...(task.item_of !== undefined ? { loop: task.item_of } : {}),
       });
     }
   }
   await deps.runs.writeTaskResults(writes, token, deps.clock());
 
+  // Items that finished (now, or earlier and redelivered): hand over their window slot,
+  // close them on their loop, and finish the loop when its last item is done.
+  for (const t of loaded.tasks) {
+    if (t.item_of !== undefined && redrive.get(t.peid)?.has(t.task_id)) itemsDone.push(t);
+  }
+  for (const peid of redrive.keys()) {
+    const ids = redrive.get(peid);
+    for (const id of [...(ids ?? [])]) if (isItemId(id)) ids?.delete(id);
+  }
+  const loopsDone = await settleItems(deps, itemsDone, execs, fatal, outgoing, token);
+  for (const loop of loopsDone) addTo(finished, loop.peid, loop.task_id);
+
   // A failed task with on_failure=fail ends its run; nothing new starts in it.
   for (const f of fatal.values()) {
     const now = deps.clock();
+    if (f.loop !== undefined) {
+      // The loop fails with its item; its other items are cancelled with the run.
+      await deps.runs.finishLoop(
+        f.ref,
+        f.loop,
+        { status: 'failed', output_json: null, truncated: false, error: f.error, finished_at: now, duration_ms: null },
+        now,
+        true,
+      );
+    }
     if (await deps.runs.finishRun(f.ref, 'failed', now, f.createddate, f.error)) {
       logger.info('run failed', { peid: f.ref.peid, tenant_code: f.ref.tenant_code, error: f.error.code });
     }
@@ -358,4 +431,69 @@ export function planFanIn(
     }
   }
   return plan;
+}
+
+/** True for the task id of a for_each item (`loop[3]`); playbook task ids cannot contain brackets. */
+function isItemId(taskId: string): boolean {
+  return taskId.endsWith(']');
+}
+
+/**
+ * Bookkeeping of finished items, idempotent under redelivery: each item queues its
+ * window successor (atomic pending->queued), leaves its loop's open set, and the
+ * call that empties the set finishes the loop. Returns the loops finished here.
+ */
+async function settleItems(
+  deps: ExecuteBatchDeps,
+  items: TaskRecord[],
+  execs: Map<string, ExecutionRecord>,
+  fatal: Map<string, unknown>,
+  outgoing: OutgoingTaskMessage[],
+  token: string,
+): Promise<TaskRecord[]> {
+  const byLoop = new Map<string, TaskRecord[]>();
+  for (const item of items) {
+    if (fatal.has(item.peid) || execs.get(item.peid)?.execution_status !== 'running') continue;
+    const key = taskKey(item.peid, item.item_of ?? '');
+    byLoop.set(key, [...(byLoop.get(key) ?? []), item]);
+  }
+  const done: TaskRecord[] = [];
+  for (const group of byLoop.values()) {
+    const first = group[0] as TaskRecord;
+    const ref = { tenant_code: first.tenant_code, peid: first.peid };
+    const loopId = first.item_of ?? '';
+    const now = deps.clock();
+    const loop = await deps.runs.closeItems(
+      ref,
+      loopId,
+      group.map((i) => i.item_index ?? 0),
+      now,
+    );
+    if (!loop) continue;
+    const total = loop.items_total ?? 0;
+    const successors: PendingTransition[] = [];
+    for (const item of group) {
+      const next = successorOf(item, total);
+      if (next !== undefined) successors.push({ ...ref, task_id: itemTaskId(loopId, next), to: 'queued' });
+    }
+    const won = await deps.runs.transitionPending(successors, token, now);
+    for (const t of successors) {
+      if (won.has(taskKey(t.peid, t.task_id))) outgoing.push(taskMessage(t, 1, initialDelaySeconds(first.def)));
+    }
+    if (loop.status === 'running' && loop.claim === null && (loop.open_items ?? []).length === 0) {
+      const result = loopResult(await deps.runs.loadItems(ref, loopId), deps.outputMaxBytes, now, loop.started_at);
+      if (await deps.runs.finishLoop(ref, loopId, result, now)) {
+        done.push({ ...loop, status: result.status });
+        if (result.status === 'failed' && loop.def.on_failure === 'fail') {
+          const exec = execs.get(loop.peid) as ExecutionRecord;
+          fatal.set(loop.peid, {
+            ref,
+            createddate: exec.createddate,
+            error: { code: 'TASK_FAILED', message: `task '${loopId}' failed: ${result.error?.message ?? ''}` },
+          });
+        }
+      }
+    }
+  }
+  return done;
 }

@@ -73,6 +73,13 @@ export interface TaskRecord {
   duration_ms: number | null;
   createddate: number;
   updateddate: number;
+  /** On an item of a `for_each` task: the loop task's id, the item's position and value. */
+  item_of?: string;
+  item_index?: number;
+  item_json?: string;
+  /** On an expanded `for_each` task: how many items, and the positions not yet finished. */
+  items_total?: number;
+  open_items?: number[];
 }
 
 /** The reference an SQS message carries: never outputs or alerts. */
@@ -87,4 +94,9 @@ export interface TaskMessage {
 /** The key of one task of one run. */
 export function taskKey(peid: string, taskId: string): string {
   return `${peid}:${taskId}`;
+}
+
+/** The task id of item `index` of the loop task `taskId` (never a valid playbook task id). */
+export function itemTaskId(taskId: string, index: number): string {
+  return `${taskId}[${index}]`;
 }

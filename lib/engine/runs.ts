@@ -15,6 +15,16 @@ export interface TaskView {
   started_at: number | null;
   finished_at: number | null;
   duration_ms: number | null;
+  /** For a for_each task: each item's state (their outputs are the task's output list). */
+  items?: ItemView[];
+}
+
+export interface ItemView {
+  index: number;
+  status: string;
+  attempts: number;
+  error: { code: string; message: string } | null;
+  duration_ms: number | null;
 }
 
 export interface ExecutionSummary {
@@ -69,11 +79,31 @@ function taskView(t: TaskRecord): TaskView {
   };
 }
 
-/** One run with its tasks in task_seq order; 404 for unknown or another tenant's. */
+/** One run with its tasks in task_seq order (loop items nested); 404 for unknown or another tenant's. */
 export async function getExecution(runs: RunStore, ref: RunRef): Promise<ExecutionView> {
   const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
-  return { ...summary(exec), tasks: tasks.map(taskView) };
+  const items = new Map<string, ItemView[]>();
+  for (const t of tasks) {
+    if (t.item_of === undefined) continue;
+    const list = items.get(t.item_of) ?? [];
+    list.push({
+      index: t.item_index ?? 0,
+      status: t.status,
+      attempts: t.attempts,
+      error: t.error,
+      duration_ms: t.duration_ms,
+    });
+    items.set(t.item_of, list);
+  }
+  const views = tasks
+    .filter((t) => t.item_of === undefined)
+    .map((t) => {
+      const view = taskView(t);
+      const list = items.get(t.task_id);
+      return list ? { ...view, items: list.sort((a, b) => a.index - b.index) } : view;
+    });
+  return { ...summary(exec), tasks: views };
 }
 
 export interface ExecutionPage {

@@ -10,9 +10,71 @@ import { taskKey } from '../../engine/model.js';
 import type { RunRef, RunStore, TaskState } from '../../engine/ports.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
+import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
 
 type ExecutionDoc = ExecutionRecord & { _id: string };
 type TaskDoc = TaskRecord & { _id: string; transition_token?: string };
+
+const X = COLLECTIONS.executions;
+const T = COLLECTIONS.tasks;
+
+/** Every filter this store sends (see indexed.ts); `_id` = peid for executions, `peid:task_id` for tasks. */
+export const RUN_QUERIES = defineQueries('runs', {
+  execById: { collection: X, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code'] },
+  // Once: only a running execution moves to a terminal status.
+  execRunningById: { collection: X, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'execution_status'] },
+  execsByStatus: {
+    collection: X,
+    index: 'tenant_status_created',
+    prefix: ['tenant_code', 'execution_status', 'createddate'],
+    residual: ['peid'],
+    sort: { key: { createddate: -1, peid: -1 }, by: 'index' },
+  },
+  execsNewest: {
+    collection: X,
+    index: 'tenant_created',
+    prefix: ['tenant_code', 'createddate'],
+    residual: ['peid'],
+    sort: { key: { createddate: -1, peid: -1 }, by: 'index' },
+  },
+  // A peid selects at most 200 tasks: tenant_code and status are checked on those.
+  tasksOfRun: {
+    collection: T,
+    index: 'peid_seq',
+    prefix: ['peid'],
+    residual: ['tenant_code', 'status'],
+    sort: { key: { task_seq: 1 }, by: 'index' },
+  },
+  // The claim conditions: queued at the previous attempt, or running with an expired lease.
+  taskClaim: {
+    collection: T,
+    index: ID_INDEX,
+    prefix: ['_id'],
+    residual: ['tenant_code', 'status', 'attempts', 'claim.until'],
+  },
+  taskHeldBy: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'claim.token'] },
+  taskPending: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'status'] },
+  taskTransitionedBy: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['transition_token'] },
+  // Graph tasks only (for_each items are loaded by _id, never wholesale: per-item work stays constant).
+  graphTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'item_of'] },
+  // Open tasks of a run: pending/queued, or loop tasks waiting on items (running without a claim).
+  openTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'status', 'claim'] },
+  tasksById: { collection: T, index: ID_INDEX, prefix: ['_id'] },
+  loopById: {
+    collection: T,
+    index: ID_INDEX,
+    prefix: ['_id'],
+    residual: ['tenant_code', 'status', 'claim', 'claim.token', 'open_items'],
+  },
+  // The items of one loop task: at most 1,000 documents of one run, sorted in memory.
+  itemsOfLoop: {
+    collection: T,
+    index: 'peid_seq',
+    prefix: ['peid'],
+    residual: ['tenant_code', 'item_of'],
+    sort: { key: { item_index: 1 }, by: 'memory' },
+  },
+});
 
 /** The seed's batch size for bulk writes. */
 const BULK_CHUNK = 1000;
@@ -37,6 +99,13 @@ function byTenant(refs: RunRef[]): Map<string, string[]> {
 function runFilter(refs: RunRef[]): Filter<TaskDoc> {
   const parts = [...byTenant(refs)].map(([tenant_code, peids]) => ({ tenant_code, peid: { $in: peids } }));
   return parts.length === 1 ? (parts[0] as Filter<TaskDoc>) : { $or: parts };
+}
+
+/** Restricts a task filter to graph tasks (for_each items carry `item_of`). */
+function graphOnly(filter: Filter<TaskDoc>): Filter<TaskDoc> {
+  return '$or' in filter
+    ? { $or: (filter.$or ?? []).map((f) => ({ ...f, item_of: { $exists: false } })) }
+    : ({ ...filter, item_of: { $exists: false } } as Filter<TaskDoc>);
 }
 
 /** A RunStore over the given database. */
@@ -69,16 +138,19 @@ export function createRunStore(db: Db): RunStore {
 
     async deleteRun(ref) {
       await Promise.allSettled([
-        execs.deleteOne({ _id: ref.peid, tenant_code: ref.tenant_code }),
+        // index: _id
+        execs.deleteOne(indexed(RUN_QUERIES.execById, { _id: ref.peid, tenant_code: ref.tenant_code })),
         // index: peid_seq
-        tasks.deleteMany({ peid: ref.peid, tenant_code: ref.tenant_code }),
+        tasks.deleteMany(indexed(RUN_QUERIES.tasksOfRun, { peid: ref.peid, tenant_code: ref.tenant_code })),
       ]);
     },
 
     async getExecution(ref) {
       // index: _id
       return timedDbCall(() =>
-        execs.findOne({ _id: ref.peid, tenant_code: ref.tenant_code }, { projection: { _id: 0 } }),
+        execs.findOne(indexed(RUN_QUERIES.execById, { _id: ref.peid, tenant_code: ref.tenant_code }), {
+          projection: { _id: 0 },
+        }),
       );
     },
 
@@ -86,14 +158,17 @@ export function createRunStore(db: Db): RunStore {
       // index: peid_seq (filter and sort)
       return timedDbCall(() =>
         tasks
-          .find({ peid: ref.peid, tenant_code: ref.tenant_code }, { projection: { _id: 0, transition_token: 0 } })
-          .sort({ task_seq: 1 })
+          .find(indexed(RUN_QUERIES.tasksOfRun, { peid: ref.peid, tenant_code: ref.tenant_code }), {
+            projection: { _id: 0, transition_token: 0 },
+          })
+          .sort(sortOf(RUN_QUERIES.tasksOfRun))
           .toArray(),
       );
     },
 
     async listExecutions(tenant_code, query) {
       // index: tenant_status_created (with status) or tenant_created (without)
+      const spec = query.status ? RUN_QUERIES.execsByStatus : RUN_QUERIES.execsNewest;
       const filter: Filter<ExecutionDoc> = { tenant_code };
       if (query.status) filter.execution_status = query.status;
       if (query.before) {
@@ -102,8 +177,8 @@ export function createRunStore(db: Db): RunStore {
       }
       return timedDbCall(() =>
         execs
-          .find(filter, { projection: { _id: 0, alert_json: 0, open_tasks: 0 } })
-          .sort({ createddate: -1, peid: -1 })
+          .find(indexed(spec, filter), { projection: { _id: 0, alert_json: 0, open_tasks: 0 } })
+          .sort(sortOf(spec))
           .limit(query.limit)
           .toArray(),
       );
@@ -115,7 +190,7 @@ export function createRunStore(db: Db): RunStore {
       await bulk(
         claims.map((c) => ({
           updateOne: {
-            filter: {
+            filter: indexed(RUN_QUERIES.taskClaim, {
               _id: taskKey(c.peid, c.task_id),
               tenant_code: c.tenant_code,
               $or: [
@@ -123,7 +198,7 @@ export function createRunStore(db: Db): RunStore {
                 // The worker that held this attempt died: its lease ran out, take it over.
                 { status: 'running', attempts: c.attempt, 'claim.until': { $lt: now } },
               ],
-            },
+            }),
             update: {
               $set: {
                 status: 'running',
@@ -138,22 +213,42 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async loadRuns(refs) {
+    async loadRuns(refs, itemKeys = []) {
       if (refs.length === 0) return { executions: [], tasks: [] };
       const ids = [...new Set(refs.map((r) => r.peid))];
-      const [e, t] = await Promise.all([
+      const [e, t, items] = await Promise.all([
         // index: _id
         timedDbCall(() =>
-          execs.find({ _id: { $in: ids }, tenant_code: { $in: [...byTenant(refs).keys()] } }).toArray(),
+          execs
+            .find(
+              indexed(RUN_QUERIES.execById, { _id: { $in: ids }, tenant_code: { $in: [...byTenant(refs).keys()] } }),
+            )
+            .toArray(),
         ),
         // index: peid_seq
-        timedDbCall(() => tasks.find(runFilter(refs), { projection: { transition_token: 0 } }).toArray()),
+        timedDbCall(() =>
+          tasks
+            .find(indexed(RUN_QUERIES.graphTasksOfRun, graphOnly(runFilter(refs))), {
+              projection: { transition_token: 0 },
+            })
+            .toArray(),
+        ),
+        // index: _id
+        itemKeys.length === 0
+          ? Promise.resolve([])
+          : timedDbCall(() =>
+              tasks
+                .find(indexed(RUN_QUERIES.tasksById, { _id: { $in: itemKeys } }), {
+                  projection: { transition_token: 0 },
+                })
+                .toArray(),
+            ),
       ]);
       // A peid belongs to exactly one tenant: drop any cross-tenant mismatch.
       const wanted = new Set(refs.map((r) => `${r.tenant_code}/${r.peid}`));
       return {
         executions: e.filter((x) => wanted.has(`${x.tenant_code}/${x.peid}`)),
-        tasks: t.filter((x) => wanted.has(`${x.tenant_code}/${x.peid}`)),
+        tasks: [...t, ...items].filter((x) => wanted.has(`${x.tenant_code}/${x.peid}`)),
       };
     },
 
@@ -162,7 +257,7 @@ export function createRunStore(db: Db): RunStore {
       // index: peid_seq
       const docs = await timedDbCall(() =>
         tasks
-          .find(runFilter(refs), {
+          .find(indexed(RUN_QUERIES.graphTasksOfRun, graphOnly(runFilter(refs))), {
             projection: { _id: 0, peid: 1, task_id: 1, status: 1, attempts: 1, def: 1, dependents: 1, type: 1 },
           })
           .toArray(),
@@ -176,7 +271,11 @@ export function createRunStore(db: Db): RunStore {
       await bulk(
         writes.map((w) => ({
           updateOne: {
-            filter: { _id: taskKey(w.peid, w.task_id), tenant_code: w.tenant_code, 'claim.token': token },
+            filter: indexed(RUN_QUERIES.taskHeldBy, {
+              _id: taskKey(w.peid, w.task_id),
+              tenant_code: w.tenant_code,
+              'claim.token': token,
+            }),
             update: {
               $set: {
                 status: w.status,
@@ -202,7 +301,11 @@ export function createRunStore(db: Db): RunStore {
       const matched = await bulk(
         transitions.map((t) => ({
           updateOne: {
-            filter: { _id: taskKey(t.peid, t.task_id), tenant_code: t.tenant_code, status: 'pending' },
+            filter: indexed(RUN_QUERIES.taskPending, {
+              _id: taskKey(t.peid, t.task_id),
+              tenant_code: t.tenant_code,
+              status: 'pending',
+            }),
             update: {
               $set: {
                 status: t.to,
@@ -219,8 +322,13 @@ export function createRunStore(db: Db): RunStore {
         return won;
       }
       // Someone else won some of them: read back which ones carry our token.
+      // index: _id (the token is this call's own random value)
       const mine = await timedDbCall(() =>
-        tasks.find({ _id: { $in: keys }, transition_token: token }, { projection: { _id: 1 } }).toArray(),
+        tasks
+          .find(indexed(RUN_QUERIES.taskTransitionedBy, { _id: { $in: keys }, transition_token: token }), {
+            projection: { _id: 1 },
+          })
+          .toArray(),
       );
       for (const d of mine) won.add(d._id);
       return won;
@@ -230,7 +338,7 @@ export function createRunStore(db: Db): RunStore {
       // index: _id
       return timedDbCall(() =>
         execs.findOneAndUpdate(
-          { _id: ref.peid, tenant_code: ref.tenant_code },
+          indexed(RUN_QUERIES.execById, { _id: ref.peid, tenant_code: ref.tenant_code }),
           { $pullAll: { open_tasks: taskIds }, $set: { updateddate: now } },
           { returnDocument: 'after', projection: { _id: 0, alert_json: 0 } },
         ),
@@ -241,7 +349,11 @@ export function createRunStore(db: Db): RunStore {
       // index: _id; `execution_status: running` makes the transition happen once.
       const res = await timedDbCall(() =>
         execs.updateOne(
-          { _id: ref.peid, tenant_code: ref.tenant_code, execution_status: 'running' },
+          indexed(RUN_QUERIES.execRunningById, {
+            _id: ref.peid,
+            tenant_code: ref.tenant_code,
+            execution_status: 'running',
+          }),
           {
             $set: {
               execution_status: status,
@@ -260,10 +372,94 @@ export function createRunStore(db: Db): RunStore {
       // index: peid_seq
       await timedDbCall(() =>
         tasks.updateMany(
-          { peid: ref.peid, tenant_code: ref.tenant_code, status: { $in: ['pending', 'queued'] } },
+          indexed(RUN_QUERIES.openTasksOfRun, {
+            peid: ref.peid,
+            tenant_code: ref.tenant_code,
+            // Loop tasks waiting for their items hold no claim: they will not finish on their own now.
+            $or: [{ status: { $in: ['pending', 'queued'] } }, { status: 'running', claim: null }],
+          }),
           { $set: { status: 'cancelled', finished_at: now, updateddate: now } },
         ),
       );
+    },
+
+    async insertItems(items) {
+      if (items.length === 0) return;
+      try {
+        // A redelivered expansion finds its items already there (duplicate _id): keep them.
+        await timedDbCall(() =>
+          tasks.insertMany(
+            items.map((t) => ({ _id: taskKey(t.peid, t.task_id), ...t })),
+            { ordered: false },
+          ),
+        );
+      } catch (err) {
+        const raw = (err as { writeErrors?: unknown }).writeErrors;
+        const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ code?: number }>;
+        if (list.length === 0 || list.some((w) => w.code !== 11000)) throw err;
+      }
+    },
+
+    async markExpanded(ref, taskId, total, token, now) {
+      // index: _id
+      const res = await timedDbCall(() =>
+        tasks.updateOne(
+          indexed(RUN_QUERIES.loopById, {
+            _id: taskKey(ref.peid, taskId),
+            tenant_code: ref.tenant_code,
+            'claim.token': token,
+          }),
+          {
+            $set: {
+              claim: null,
+              items_total: total,
+              open_items: Array.from({ length: total }, (_, i) => i),
+              updateddate: now,
+            },
+          },
+        ),
+      );
+      return res.matchedCount === 1;
+    },
+
+    async closeItems(ref, taskId, indices, now) {
+      // index: _id
+      return timedDbCall(() =>
+        tasks.findOneAndUpdate(
+          indexed(RUN_QUERIES.loopById, { _id: taskKey(ref.peid, taskId), tenant_code: ref.tenant_code }),
+          { $pullAll: { open_items: indices }, $set: { updateddate: now } },
+          { returnDocument: 'after', projection: { _id: 0, transition_token: 0 } },
+        ),
+      );
+    },
+
+    async loadItems(ref, taskId) {
+      // index: peid_seq (at most 1,000 items, sorted in memory)
+      const docs = await timedDbCall(() =>
+        tasks
+          .find(indexed(RUN_QUERIES.itemsOfLoop, { peid: ref.peid, tenant_code: ref.tenant_code, item_of: taskId }), {
+            projection: { _id: 0, item_index: 1, status: 1, output_json: 1, error: 1 },
+          })
+          .toArray(),
+      );
+      return docs.sort((a, b) => (a.item_index ?? 0) - (b.item_index ?? 0));
+    },
+
+    async finishLoop(ref, taskId, result, now, evenIfOpen = false) {
+      // index: _id; only a loop still waiting (with no open item) finishes, once.
+      const res = await timedDbCall(() =>
+        tasks.updateOne(
+          indexed(RUN_QUERIES.loopById, {
+            _id: taskKey(ref.peid, taskId),
+            tenant_code: ref.tenant_code,
+            status: 'running',
+            claim: null,
+            ...(evenIfOpen ? {} : { open_items: { $size: 0 } }),
+          }),
+          { $set: { ...result, updateddate: now } },
+        ),
+      );
+      return res.matchedCount === 1;
     },
   };
 }

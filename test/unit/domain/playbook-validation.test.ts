@@ -32,8 +32,7 @@ describe('parsePlaybook', () => {
     ['playbook', { ...samplePlaybook(), owner: 'x' }, 'owner'],
     ['task depend_on', playbookWith([{ id: 'a', type: 'noop', depend_on: [] }]), 'tasks[0].depend_on'],
     ['task runif', playbookWith([{ id: 'a', type: 'noop', runif: 'true' }]), 'tasks[0].runif'],
-    ['task for_each', playbookWith([{ id: 'a', type: 'noop', for_each: 'alert.ips' }]), 'tasks[0].for_each'],
-    ['task concurrency', playbookWith([{ id: 'a', type: 'noop', concurrency: 2 }]), 'tasks[0].concurrency'],
+    ['task foreach', playbookWith([{ id: 'a', type: 'noop', foreach: 'alert.ips' }]), 'tasks[0].foreach'],
     [
       'http config',
       playbookWith([{ id: 'a', type: 'http', config: { method: 'GET', url: 'u', header: {} } }]),
@@ -45,6 +44,20 @@ describe('parsePlaybook', () => {
   ])('rejects an unknown field in the %s with its path', (_label, input, path) => {
     const issues = issuesOf(input);
     expect(issues).toContainEqual({ path, message: expect.stringContaining('unknown field') });
+  });
+
+  it('accepts for_each with a concurrency cap, and checks its expression', () => {
+    const ok = parsePlaybook(playbookWith([{ id: 'a', type: 'noop', for_each: 'alert.ips', concurrency: 2 }]));
+    expect(ok.tasks[0]).toMatchObject({ for_each: 'alert.ips', concurrency: 2 });
+    expect(issuesOf(playbookWith([{ id: 'a', type: 'noop', for_each: 'alert.(' }]))).toEqual([
+      { path: 'tasks[0].for_each', message: expect.any(String) },
+    ]);
+  });
+
+  it('rejects concurrency without for_each', () => {
+    expect(issuesOf(playbookWith([{ id: 'a', type: 'noop', concurrency: 2 }]))).toEqual([
+      { path: 'tasks[0].concurrency', message: 'is only allowed together with for_each' },
+    ]);
   });
 
   it('rejects an unknown task type naming the allowed ones', () => {

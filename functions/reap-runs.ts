@@ -1,0 +1,26 @@
+/** Scheduled: unstick runs without progress (lost messages, dead workers) and fail runs past their maximum age. */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { getConfig } from '../lib/config.js';
+import { type ReapReport, reapRuns } from '../lib/engine/reap-runs.js';
+import { handlerPrelude } from '../lib/http/prelude.js';
+import { logger, metrics } from '../lib/observability.js';
+import { reapDeps } from '../lib/services.js';
+
+handlerPrelude(['mongo', 'queue', 'reaper']);
+
+export const handler = middy<ScheduledEvent, ReapReport, Error, Context>()
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics))
+  .handler(async () => {
+    const cfg = getConfig('reaper');
+    const report = await reapRuns(reapDeps(), {
+      staleAfterMs: cfg.REAP_STALE_AFTER_MS,
+      maxRunAgeMs: cfg.RUN_MAX_AGE_MS,
+      limit: cfg.REAP_BATCH_LIMIT,
+    });
+    logger.info('reaper sweep', { ...report });
+    return report;
+  });

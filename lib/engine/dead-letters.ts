@@ -1,0 +1,71 @@
+/**
+ * Task messages that reached the dead-letter queue: the consumer crashed on them
+ * maxReceiveCount times. The task is marked failed and its run failed (its
+ * unstarted tasks cancelled), so a poison message cannot leave a run hanging.
+ */
+import { isTerminalTask } from '../domain/statuses.js';
+import { logger, MetricUnit, metrics } from '../observability.js';
+import { taskKey } from './model.js';
+import type { RunRef, RunStore } from './ports.js';
+import { parseTaskMessage } from './task-messages.js';
+
+export interface DeadLetterStore {
+  /** Marks the given tasks failed unless they already reached a terminal status. */
+  failTasks(
+    tasks: Array<RunRef & { task_id: string }>,
+    error: { code: string; message: string },
+    now: number,
+  ): Promise<void>;
+}
+
+export interface DeadLetterDeps {
+  runs: RunStore;
+  deadLetters: DeadLetterStore;
+  clock: () => number;
+}
+
+/** Fails the tasks and runs of a batch of dead-lettered messages; returns how many runs it failed. */
+export async function failDeadLetters(deps: DeadLetterDeps, bodies: string[]): Promise<{ runsFailed: number }> {
+  const byKey = new Map<string, RunRef & { task_id: string }>();
+  for (const body of bodies) {
+    const msg = parseTaskMessage(body);
+    if (!msg) {
+      logger.error('dead letter is not a task message; dropped');
+      continue;
+    }
+    byKey.set(taskKey(msg.peid, msg.task_id), { tenant_code: msg.tenant_code, peid: msg.peid, task_id: msg.task_id });
+  }
+  if (byKey.size === 0) return { runsFailed: 0 };
+  const refs = [
+    ...new Map([...byKey.values()].map((t) => [t.peid, { tenant_code: t.tenant_code, peid: t.peid }])).values(),
+  ];
+  const { executions, tasks } = await deps.runs.loadRuns(refs);
+  const open = tasks.filter((t) => byKey.has(taskKey(t.peid, t.task_id)) && !isTerminalTask(t.status));
+  const now = deps.clock();
+  await deps.deadLetters.failTasks(
+    open.map((t) => ({ tenant_code: t.tenant_code, peid: t.peid, task_id: t.task_id })),
+    { code: 'POISON_MESSAGE', message: 'the task could not be processed after repeated deliveries' },
+    now,
+  );
+  let runsFailed = 0;
+  for (const exec of executions) {
+    if (exec.execution_status !== 'running') continue;
+    const ref = { tenant_code: exec.tenant_code, peid: exec.peid };
+    const ids = [...byKey.values()].filter((t) => t.peid === exec.peid).map((t) => t.task_id);
+    const failed = await deps.runs.finishRun(ref, 'failed', now, exec.createddate, {
+      code: 'POISON_MESSAGE',
+      message: `task '${ids.join("', '")}' could not be processed after repeated deliveries`,
+    });
+    await deps.runs.cancelOpenTasks(ref, now);
+    if (failed) {
+      runsFailed += 1;
+      logger.warn('run failed by a dead-lettered task message', {
+        peid: exec.peid,
+        tenant_code: exec.tenant_code,
+        task_ids: ids,
+      });
+    }
+  }
+  metrics.addMetric('DeadLetteredTasks', MetricUnit.Count, byKey.size);
+  return { runsFailed };
+}
