@@ -29,6 +29,22 @@ const listVar = z
 
 const optionalUrl = z.url().optional();
 
+/** A JSON object of tenant code -> positive integer, as a Map (no prototype keys); empty when unset. */
+const tenantCaps = z
+  .string()
+  .default('{}')
+  .transform((v, ctx) => {
+    if (v.trim() === '') return {};
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON object of tenant code -> cap, e.g. {"t1":10}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1).max(128), z.number().int().min(1).max(100_000)))
+  .transform((caps) => new Map(Object.entries(caps)));
+
 const schemas = {
   service: z.object({
     STAGE: z.string().regex(/^[a-z0-9-]{1,32}$/),
@@ -81,6 +97,13 @@ const schemas = {
         });
       }
     }),
+  reaper: z.object({
+    /** A run without progress this long is examined; above SQS's 900 s maximum delay. */
+    REAP_STALE_AFTER_MS: intVar(20 * 60_000, 1_000, 24 * 3_600_000),
+    /** Runs older than this are failed with RUN_TIMEOUT. */
+    RUN_MAX_AGE_MS: intVar(24 * 3_600_000, 60_000, 30 * 24 * 3_600_000),
+    REAP_BATCH_LIMIT: intVar(100, 1, 10_000),
+  }),
   engine: z.object({
     TASK_OUTPUT_MAX_BYTES: intVar(64 * 1024, 1024, 200 * 1024),
     HTTP_MAX_SOCKETS: intVar(50, 1, 1000),
@@ -88,6 +111,32 @@ const schemas = {
     INTEGRATION_ALLOWED_HOSTS: listVar,
     /** Added to a claimed task's lease beyond the function's own deadline. */
     TASK_LEASE_MARGIN_MS: intVar(30_000, 0, 900_000),
+  }),
+  /** The two-level playbook definition cache (docs/cache.md explains each bound). */
+  cache: z.object({
+    PLAYBOOK_CACHE_L1_MAX_ENTRIES: intVar(500, 1, 100_000),
+    // Definitions reach 256 KiB: bound L1 by bytes too, well inside a 512 MB function.
+    PLAYBOOK_CACHE_L1_MAX_BYTES: intVar(32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    PLAYBOOK_CACHE_L1_TTL_MS: intVar(5 * 60_000, 1_000, 24 * 3_600_000),
+    /** How long an L1 entry is served without checking the version pointer: the cross-container staleness bound. */
+    PLAYBOOK_CACHE_TRUST_MS: intVar(1_000, 0, 60_000),
+    PLAYBOOK_CACHE_L2_TTL_SECONDS: intVar(3_600, 1, 7 * 24 * 3_600),
+    /** Lifetime of a version pointer: the staleness bound when Redis missed an invalidation. */
+    PLAYBOOK_CACHE_POINTER_TTL_SECONDS: intVar(60, 1, 24 * 3_600),
+  }),
+  /** The scheduled top-playbooks computation and its read API. */
+  analytics: z.object({
+    ANALYTICS_WINDOW_DAYS: intVar(30, 1, 366),
+    /** The schedule's period (serverless.yml uses the same value); Redis copies live 3 periods. */
+    TOP_PLAYBOOKS_RATE_MINUTES: intVar(5, 1, 24 * 60),
+  }),
+  /** Per-tenant fairness of executeTask (lib/engine/fairness.ts): a cap on a tenant's running tasks. */
+  fairness: z.object({
+    TENANT_MAX_RUNNING_TASKS: intVar(50, 1, 100_000),
+    /** A JSON object of tenant code -> cap, e.g. {"big-customer":200,"noisy-lab":5}. */
+    TENANT_MAX_RUNNING_OVERRIDES: tenantCaps,
+    /** Base SQS delay of a task deferred over its tenant's cap; a jitter of 0..base is added. */
+    FAIRNESS_DEFER_SECONDS: intVar(2, 1, 300),
   }),
 } as const;
 

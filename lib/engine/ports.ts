@@ -50,10 +50,35 @@ export interface RunStore {
   listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
   /** Atomically moves claimable tasks to running under `token`; losers are found by reading back. */
   claimTasks(claims: ClaimRequest[], token: string, leaseUntil: number, now: number): Promise<void>;
-  /** The executions and every task of the given runs (one query per collection). */
-  loadRuns(refs: RunRef[]): Promise<{ executions: ExecutionRecord[]; tasks: TaskRecord[] }>;
-  /** A fresh, light read of the task states of the given runs. */
+  /**
+   * The executions and every graph task of the given runs (one query per collection),
+   * plus the for_each items named in `itemKeys` (items are never loaded wholesale).
+   */
+  loadRuns(refs: RunRef[], itemKeys?: string[]): Promise<{ executions: ExecutionRecord[]; tasks: TaskRecord[] }>;
+  /** A fresh, light read of the graph task states of the given runs. */
   taskStates(refs: RunRef[]): Promise<TaskState[]>;
+  /** Writes the items of an expanded for_each task; items that exist already are kept. */
+  insertItems(items: TaskRecord[]): Promise<void>;
+  /** Records that a claimed for_each task now waits for `total` items (releases its claim). */
+  markExpanded(ref: RunRef, taskId: string, total: number, token: string, now: number): Promise<boolean>;
+  /** Removes finished item positions from the loop task's open set; returns the loop task after. */
+  closeItems(ref: RunRef, taskId: string, indices: number[], now: number): Promise<TaskRecord | null>;
+  /** The items of a loop task in order (status, output and error only). */
+  loadItems(
+    ref: RunRef,
+    taskId: string,
+  ): Promise<Array<Pick<TaskRecord, 'item_index' | 'status' | 'output_json' | 'error'>>>;
+  /**
+   * Writes the result of a loop task whose items are all finished (or, with `evenIfOpen`,
+   * of one whose failed item ends the run), exactly once; true if this call did.
+   */
+  finishLoop(
+    ref: RunRef,
+    taskId: string,
+    result: Omit<TaskResultWrite, keyof RunRef | 'task_id'>,
+    now: number,
+    evenIfOpen?: boolean,
+  ): Promise<boolean>;
   /** One unordered bulk write of every result of a batch; only writes tasks still held by `token`. */
   writeTaskResults(writes: TaskResultWrite[], token: string, now: number): Promise<void>;
   /** Applies pending->queued/skipped transitions; returns the task keys this call won. */
@@ -74,10 +99,30 @@ export interface RunStore {
   deleteRun(ref: RunRef): Promise<void>;
 }
 
+export interface PlaybookListQuery {
+  status?: StoredPlaybook['status'];
+  category_id?: string;
+  /** Names strictly after this one (the previous page's last name). */
+  after?: string;
+  limit: number;
+}
+
+/** A playbook without its task list (list pages stay small whatever the definitions weigh). */
+export type PlaybookSummary = Omit<StoredPlaybook, 'tasks'>;
+
 export interface PlaybookStore {
   /** Inserts a new playbook; ConflictError if the tenant already has that name. */
   create(playbook: StoredPlaybook): Promise<void>;
   findByName(tenant_code: string, name: string): Promise<StoredPlaybook | null>;
+  /** The tenant's playbooks by name, at most `limit`. */
+  list(tenant_code: string, query: PlaybookListQuery): Promise<PlaybookSummary[]>;
+  /**
+   * Archives `current` in the version history, then replaces it with `next` only if it is
+   * still at `current.version`; false when another writer got there first (nothing replaced).
+   */
+  replace(current: StoredPlaybook, next: StoredPlaybook): Promise<boolean>;
+  /** Archives `current`, then deletes it only if still at `current.version`; false on a lost race. */
+  remove(current: StoredPlaybook): Promise<boolean>;
 }
 
 export interface OutgoingTaskMessage {
@@ -131,4 +176,45 @@ export interface Idempotency {
     fn: () => Promise<T>,
     lambdaContext?: { getRemainingTimeInMillis(): number },
   ): Promise<T>;
+}
+
+/** One row of a tenant's top-playbooks report. */
+export interface TopPlaybookItem {
+  pid: string;
+  name: string;
+  /** Mean playbook_runtime (ms) of the completed runs in the window. */
+  average: number;
+  count: number;
+}
+
+/** When a top-playbooks computation ran and over which window. */
+export interface TopPlaybooksRun {
+  generated_at: number;
+  window_days: number;
+}
+
+export interface TopPlaybooksReport extends TopPlaybooksRun {
+  items: TopPlaybookItem[];
+}
+
+/** A tenant's stored report (null if it never had one) and the last computation (null if none ran). */
+export interface StoredTopPlaybooks {
+  report: TopPlaybooksReport | null;
+  last: TopPlaybooksRun | null;
+}
+
+export interface AnalyticsStore {
+  /** Per tenant, the `limit` playbooks with the highest average runtime of runs completed since `since`. */
+  topPlaybooksByTenant(since: number, limit: number): Promise<Map<string, TopPlaybookItem[]>>;
+  /** Stores every tenant's report (tenants absent from `reports` get none) and the run marker. */
+  saveTopPlaybooks(reports: Map<string, TopPlaybookItem[]>, run: TopPlaybooksRun): Promise<void>;
+  /** The tenant's report and the last run marker, in one read. */
+  loadTopPlaybooks(tenant_code: string): Promise<StoredTopPlaybooks>;
+}
+
+/** The same reports in a faster store; best-effort: never throws. */
+export interface AnalyticsCache {
+  saveTopPlaybooks(reports: Map<string, TopPlaybookItem[]>, run: TopPlaybooksRun): Promise<void>;
+  /** undefined when the cache cannot answer (unavailable, or no run marker): read the store. */
+  loadTopPlaybooks(tenant_code: string): Promise<StoredTopPlaybooks | undefined>;
 }

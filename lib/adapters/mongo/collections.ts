@@ -1,7 +1,9 @@
 /**
  * Collection names (the original service's, so dashboards keep working) and
  * every index the service declares. `npm run db:migrate` creates them; each
- * query in the stores names the index it relies on.
+ * query in the stores declares the index it relies on (indexed.ts), and
+ * test/unit/index-coverage.test.ts checks every declaration against this list.
+ * top_playbooks_collection needs none: it is read and written by _id only.
  */
 import type { Db, IndexDirection } from 'mongodb';
 
@@ -9,10 +11,16 @@ export const COLLECTIONS = {
   playbooks: 'playbook_collection',
   executions: 'playbook_execution_collection',
   tasks: 'task_execution_collection',
+  /** Every superseded or deleted playbook version, as it was. */
+  playbookVersions: 'playbook_versions',
+  /** One document per tenant with its last top-playbooks report, plus the computation marker. */
+  topPlaybooks: 'top_playbooks_collection',
 } as const;
 
+export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
+
 export interface IndexSpec {
-  collection: (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
+  collection: CollectionName;
   name: string;
   key: Record<string, IndexDirection>;
   unique?: boolean;
@@ -27,6 +35,8 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: the executions list per tenant without a status filter, newest first.
   { collection: COLLECTIONS.executions, name: 'tenant_created', key: { tenant_code: 1, createddate: -1 } },
+  // Ours: the reaper's sweep over running executions without recent progress (all tenants).
+  { collection: COLLECTIONS.executions, name: 'status_updated', key: { execution_status: 1, updateddate: 1 } },
   // Seed 1.1: runs by user.
   { collection: COLLECTIONS.executions, name: 'uid_created', key: { uid: 1, createddate: -1 } },
   // Seed 1.1: the top-playbooks pipeline's $match and $group inputs.
@@ -47,6 +57,13 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: one playbook name per tenant.
   { collection: COLLECTIONS.playbooks, name: 'tenant_name_unique', key: { tenant_code: 1, name: 1 }, unique: true },
+  // Ours: a version is archived once (a retried or concurrent update cannot archive it twice).
+  {
+    collection: COLLECTIONS.playbookVersions,
+    name: 'tenant_pid_version_unique',
+    key: { tenant_code: 1, pid: 1, version: 1 },
+    unique: true,
+  },
 ];
 
 /** Creates every declared index; safe to run any number of times. */
