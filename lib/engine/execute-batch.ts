@@ -470,10 +470,9 @@ async function settleItems(
       now,
     );
     if (!loop) continue;
-    const total = loop.items_total ?? 0;
     const successors: PendingTransition[] = [];
     for (const item of group) {
-      const next = successorOf(item, total);
+      const next = successorOf(item);
       if (next !== undefined) successors.push({ ...ref, task_id: itemTaskId(loopId, next), to: 'queued' });
     }
     const won = await deps.runs.transitionPending(successors, token, now);

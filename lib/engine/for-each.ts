@@ -66,6 +66,7 @@ export function planItems(loop: TaskRecord, items: unknown[], now: number): { do
       item_of: loop.task_id,
       item_index: index,
       item_json: JSON.stringify(item ?? null),
+      ...(index + window < items.length ? { item_successor: index + window } : {}),
     }),
   );
   return { docs, queued: docs.filter((d) => d.status === 'queued').map((d) => d.item_index ?? 0) };
@@ -87,10 +88,28 @@ export function itemContext(
   };
 }
 
-/** The item that takes over the window slot of item `index`, if any. */
-export function successorOf(item: TaskRecord, total: number): number | undefined {
-  const next = (item.item_index ?? 0) + (item.def.concurrency ?? total);
-  return next < total ? next : undefined;
+/** The item that takes over the window slot of `item` when it finishes, if any. */
+export function successorOf(item: TaskRecord): number | undefined {
+  return item.item_successor;
+}
+
+/**
+ * The hand-over chains of a set of items to (re)run under a window of `window`:
+ * items sharing `index mod window` form one chain, run one after another, so at
+ * most `window` are in flight. Returns each item's successor and the chain heads.
+ */
+export function itemChains(indices: number[], window: number): { successor: Map<number, number>; heads: number[] } {
+  const successor = new Map<number, number>();
+  const last = new Map<number, number>();
+  const heads: number[] = [];
+  for (const i of [...indices].sort((a, b) => a - b)) {
+    const chain = i % window;
+    const prev = last.get(chain);
+    if (prev === undefined) heads.push(i);
+    else successor.set(prev, i);
+    last.set(chain, i);
+  }
+  return { successor, heads };
 }
 
 /** A finished loop's result: item outputs in input order; failed if any item failed. */

@@ -44,6 +44,15 @@ export interface ExecutionRecord {
   open_tasks: string[];
   tasks_total: number;
   error: TaskError | null;
+  /** 1 for the first attempt of the run; each redrive adds one. */
+  attempt?: number;
+  /** How each earlier attempt ended (redrive keeps the history). */
+  history?: Array<{
+    attempt: number;
+    execution_status: ExecutionStatus;
+    error: TaskError | null;
+    completeddate: number | null;
+  }>;
 }
 
 export interface TaskClaim {
@@ -77,6 +86,8 @@ export interface TaskRecord {
   item_of?: string;
   item_index?: number;
   item_json?: string;
+  /** The item queued when this one finishes (the concurrency window's hand-over chain). */
+  item_successor?: number;
   /** On an expanded `for_each` task: how many items, and the positions not yet finished. */
   items_total?: number;
   open_items?: number[];

@@ -5,6 +5,7 @@
  */
 import type { TaskStatus } from '../domain/statuses.js';
 import type { ExecutionRecord, StoredPlaybook, TaskError, TaskMessage, TaskRecord } from './model.js';
+import type { TaskReset } from './redrive.js';
 
 export interface RunRef {
   tenant_code: string;
@@ -95,6 +96,19 @@ export interface RunStore {
   ): Promise<boolean>;
   /** Cancels every pending and queued task of a run. */
   cancelOpenTasks(ref: RunRef, now: number): Promise<void>;
+  /** Resets tasks (and loop items) for a redrive: outputs, errors and attempts cleared. */
+  resetTasks(ref: RunRef, resets: TaskReset[], now: number): Promise<void>;
+  /**
+   * Moves a failed/cancelled execution back to running as `attempt`, with `openTasks`
+   * open and its previous outcome appended to history; false if it changed meanwhile.
+   */
+  reopenRun(
+    ref: RunRef,
+    previous: ExecutionRecord,
+    openTasks: string[],
+    attempt: number,
+    now: number,
+  ): Promise<boolean>;
   /** Removes a run that could not be started (compensation). */
   deleteRun(ref: RunRef): Promise<void>;
 }

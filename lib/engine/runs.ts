@@ -40,6 +40,10 @@ export interface ExecutionSummary {
   completeddate: number | null;
   playbook_runtime: number | null;
   error: { code: string; message: string } | null;
+  /** 1, plus one per redrive. */
+  attempt: number;
+  /** How earlier attempts ended (present after a redrive). */
+  history?: NonNullable<ExecutionRecord['history']>;
 }
 
 export interface ExecutionView extends ExecutionSummary {
@@ -60,6 +64,8 @@ function summary(e: ExecutionRecord): ExecutionSummary {
     completeddate: e.completeddate ?? null,
     playbook_runtime: e.playbook_runtime ?? null,
     error: e.error ?? null,
+    attempt: e.attempt ?? 1,
+    ...(e.history && e.history.length > 0 ? { history: e.history } : {}),
   };
 }
 

@@ -60,6 +60,14 @@ export const RUN_QUERIES = defineQueries('runs', {
   // Open tasks of a run: pending/queued, or loop tasks waiting on items (running without a claim).
   openTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'status', 'claim'] },
   tasksById: { collection: T, index: ID_INDEX, prefix: ['_id'] },
+  taskResettable: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'status'] },
+  // A redrive reopens a run only from the outcome it read (optimistic on status and attempt).
+  execReopen: {
+    collection: X,
+    index: ID_INDEX,
+    prefix: ['_id'],
+    residual: ['tenant_code', 'execution_status', 'attempt'],
+  },
   loopById: {
     collection: T,
     index: ID_INDEX,
@@ -381,6 +389,73 @@ export function createRunStore(db: Db): RunStore {
           { $set: { status: 'cancelled', finished_at: now, updateddate: now } },
         ),
       );
+    },
+
+    async resetTasks(ref, resets, now) {
+      if (resets.length === 0) return;
+      // index: _id; only what did not succeed is reset (a succeeded task keeps its output).
+      await bulk(
+        resets.map((r) => ({
+          updateOne: {
+            filter: indexed(RUN_QUERIES.taskResettable, {
+              _id: taskKey(ref.peid, r.task_id),
+              tenant_code: ref.tenant_code,
+              status: { $in: ['failed', 'cancelled', 'skipped', 'pending'] },
+            }),
+            update: {
+              $set: {
+                status: r.status,
+                attempts: 0,
+                claim: null,
+                output_json: null,
+                truncated: false,
+                error: null,
+                started_at: null,
+                finished_at: null,
+                duration_ms: null,
+                updateddate: now,
+                ...(r.open_items !== undefined ? { open_items: r.open_items } : {}),
+                ...(r.item_successor !== undefined && r.item_successor !== null ? { item_successor: r.item_successor } : {}),
+              },
+              ...(r.item_successor === null ? { $unset: { item_successor: '' } } : {}),
+            },
+          },
+        })),
+      );
+    },
+
+    async reopenRun(ref, previous, openTasks, attempt, now) {
+      // index: _id
+      const res = await timedDbCall(() =>
+        execs.updateOne(
+          indexed(RUN_QUERIES.execReopen, {
+            _id: ref.peid,
+            tenant_code: ref.tenant_code,
+            execution_status: previous.execution_status,
+            ...(previous.attempt === undefined ? { attempt: { $exists: false } } : { attempt: previous.attempt }),
+          }),
+          {
+            $set: {
+              execution_status: 'running',
+              attempt,
+              open_tasks: openTasks,
+              error: null,
+              completeddate: null,
+              playbook_runtime: null,
+              updateddate: now,
+            },
+            $push: {
+              history: {
+                attempt: previous.attempt ?? 1,
+                execution_status: previous.execution_status,
+                error: previous.error ?? null,
+                completeddate: previous.completeddate ?? null,
+              },
+            },
+          },
+        ),
+      );
+      return res.matchedCount === 1;
     },
 
     async insertItems(items) {
