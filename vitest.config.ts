@@ -23,6 +23,21 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        test: {
+          // Faults, bad input and security (docs/reliability.md); `npm run test:reliability`.
+          name: 'reliability',
+          include: ['test/reliability/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts', 'test/reliability/support/global-setup.ts'],
+          setupFiles: ['test/support/test-env.ts', 'test/support/integration-env.ts'],
+          pool: 'forks',
+          // The load test measures heap growth after forced collections.
+          execArgv: ['--expose-gc'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

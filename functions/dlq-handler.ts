@@ -8,7 +8,7 @@ import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
 import { deadLetterDeps } from '../lib/services.js';
 
-handlerPrelude(['mongo']);
+handlerPrelude(['mongo', 'queue']);
 
 export const handler = middy<SQSEvent, void, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

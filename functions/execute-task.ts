@@ -1,4 +1,7 @@
-/** SQS consumer of the task queue: one batch, one executeBatch, partial batch failures reported. */
+/**
+ * SQS consumer of the task queue: one batch, one executeBatch, partial batch failures reported.
+ * Messages over their tenant's cap of running tasks are deferred first (lib/engine/fairness.ts).
+ */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
@@ -7,19 +10,19 @@ import { executeBatch } from '../lib/engine/execute-batch.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
 import { hardenRegexEngine } from '../lib/runtime-hardening.js';
-import { executeBatchDeps } from '../lib/services.js';
+import { executeBatchDeps, fairness } from '../lib/services.js';
 
-handlerPrelude(['mongo', 'queue', 'engine']);
+handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness']);
 hardenRegexEngine();
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics, { captureColdStartMetric: true }))
   .handler(async (event, context) => {
-    const result = await executeBatch(
-      executeBatchDeps(),
+    const result = await fairness().run(
       event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
       context.getRemainingTimeInMillis(),
+      (admitted) => executeBatch(executeBatchDeps(), admitted, context.getRemainingTimeInMillis()),
     );
     return { batchItemFailures: result.failedMessageIds.map((id) => ({ itemIdentifier: id })) };
   });

@@ -1,6 +1,7 @@
 /** /executions routes: read, list and cancel the caller's runs. */
 
 import type { ExecutionRecord } from '../lib/engine/model.js';
+import { redriveRun } from '../lib/engine/redrive.js';
 import { cancelRun, decodeCursor, getExecution, listExecutions } from '../lib/engine/runs.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { httpHandler } from '../lib/http/handler.js';
@@ -8,9 +9,10 @@ import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { executionListQuery, peidParam } from '../lib/http/schemas.js';
-import { runStore } from '../lib/services.js';
+import { timelineResponse } from '../lib/http/timeline.js';
+import { redriveDeps, runStore, taskQueue } from '../lib/services.js';
 
-handlerPrelude(['mongo']);
+handlerPrelude(['mongo', 'queue']);
 
 export const handler = httpHandler(async (event) => {
   const { tenant_code } = callerOf(event);
@@ -32,10 +34,16 @@ export const handler = httpHandler(async (event) => {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
       return jsonResponse(200, await getExecution(runStore(), { tenant_code, peid }));
     }
+    case 'GET /executions/{peid}/timeline':
+      return timelineResponse(runStore(), event, tenant_code, Date.now());
     case 'POST /executions/{peid}/cancel': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
-      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now());
+      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now(), taskQueue());
       return jsonResponse(202, { peid, execution_status: status });
+    }
+    case 'POST /executions/{peid}/redrive': {
+      const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
+      return jsonResponse(202, await redriveRun(redriveDeps(), { tenant_code, peid }));
     }
     default:
       throw new NotFoundError(`no route ${event.routeKey}`);

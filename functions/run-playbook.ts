@@ -7,7 +7,7 @@ import { jsonResponse } from '../lib/http/responses.js';
 import { idempotencyKeyHeader, runPlaybookBody } from '../lib/http/schemas.js';
 import { idempotency, startRunDeps } from '../lib/services.js';
 
-handlerPrelude(['mongo', 'queue', 'idempotency']);
+handlerPrelude(['mongo', 'queue', 'idempotency', 'redis', 'cache']);
 
 export const handler = httpHandler(async (event, context) => {
   const caller = callerOf(event);

@@ -7,6 +7,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { Redis } from 'ioredis';
 import { type Db, MongoClient } from 'mongodb';
 import { type Config, getConfig } from './config.js';
@@ -55,6 +56,11 @@ export function createSqsClient(region: string, endpoint?: string): SQSClient {
   return new SQSClient({ region, ...(endpoint ? { endpoint } : {}) });
 }
 
+/** An SSM client (integration secrets); `endpoint` points it at a local emulator. */
+export function createSsmClient(region: string, endpoint?: string): SSMClient {
+  return new SSMClient({ region, ...(endpoint ? { endpoint } : {}) });
+}
+
 /** A DynamoDB client; `endpoint` points it at a local emulator. */
 export function createDynamoDbClient(region: string, endpoint?: string): DynamoDBClient {
   return new DynamoDBClient({ region, ...(endpoint ? { endpoint } : {}) });
@@ -70,6 +76,7 @@ let mongo: MongoClient | undefined;
 let redis: Redis | undefined;
 let sqs: SQSClient | undefined;
 let dynamo: DynamoDBClient | undefined;
+let ssm: SSMClient | undefined;
 let agents: ReturnType<typeof createHttpAgents> | undefined;
 
 /** The container's MongoClient. */
@@ -103,6 +110,14 @@ export function getDynamoDb(): DynamoDBClient {
   return dynamo;
 }
 
+/** The container's SSM client for integration secrets (traced in AWS). */
+export function getSsm(): SSMClient {
+  ssm ??= tracer.captureAWSv3Client(
+    createSsmClient(getConfig('service').AWS_REGION, getConfig('secrets').SSM_ENDPOINT),
+  );
+  return ssm;
+}
+
 /** The container's keep-alive agents for integration calls. */
 export function getHttpAgents(): ReturnType<typeof createHttpAgents> {
   agents ??= createHttpAgents(getConfig('engine').HTTP_MAX_SOCKETS);
@@ -116,8 +131,9 @@ export async function closeClients(): Promise<void> {
   if (redis) redis.disconnect();
   sqs?.destroy();
   dynamo?.destroy();
+  ssm?.destroy();
   agents?.http.destroy();
   agents?.https.destroy();
-  mongo = redis = sqs = dynamo = agents = undefined;
+  mongo = redis = sqs = dynamo = ssm = agents = undefined;
   await Promise.all(closing);
 }

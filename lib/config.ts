@@ -109,6 +109,8 @@ const schemas = {
     HTTP_MAX_SOCKETS: intVar(50, 1, 1000),
     HTTP_RESPONSE_MAX_BYTES: intVar(1024 * 1024, 1024, 6 * 1024 * 1024),
     INTEGRATION_ALLOWED_HOSTS: listVar,
+    /** How deep sub-playbooks may nest (a top-level run is depth 0). */
+    SUBPLAYBOOK_MAX_DEPTH: intVar(5, 1, 20),
     /** Added to a claimed task's lease beyond the function's own deadline. */
     TASK_LEASE_MARGIN_MS: intVar(30_000, 0, 900_000),
   }),
@@ -135,8 +137,23 @@ const schemas = {
     TENANT_MAX_RUNNING_TASKS: intVar(50, 1, 100_000),
     /** A JSON object of tenant code -> cap, e.g. {"big-customer":200,"noisy-lab":5}. */
     TENANT_MAX_RUNNING_OVERRIDES: tenantCaps,
-    /** Base SQS delay of a task deferred over its tenant's cap; a jitter of 0..base is added. */
+    /** Shortest SQS delay of a task deferred over its tenant's cap; it grows with the tenant's backlog. */
     FAIRNESS_DEFER_SECONDS: intVar(2, 1, 300),
+    /** Longest such delay (a storm of backlog > 4 x cap x this waits this long between tries). */
+    FAIRNESS_MAX_DEFER_SECONDS: intVar(60, 1, 900),
+  }),
+  /** Integration secrets in SSM Parameter Store (lib/adapters/secrets/ssm-secrets.ts). */
+  secrets: z.object({
+    /** Local stage: an SSM-compatible emulator. */
+    SSM_ENDPOINT: optionalUrl,
+    /** Default `/playbook-service/${STAGE}/secrets/`; a secret is `${prefix}${tenant_code}/${NAME}`. */
+    SECRETS_SSM_PREFIX: z
+      .string()
+      .regex(/^\/([A-Za-z0-9_.-]+\/)*$/, 'must be an SSM path ending with /')
+      .max(900)
+      .optional(),
+    /** How long a resolved secret is cached in a container. */
+    SECRETS_CACHE_MAX_AGE_SECONDS: intVar(300, 0, 24 * 3_600),
   }),
 } as const;
 

@@ -14,7 +14,7 @@ export const MAX_TRANSFORM_LENGTH = 16_384;
 /** Items one `for_each` task may fan out to. */
 export const MAX_FOR_EACH_ITEMS = 1000;
 
-export const TASK_TYPES = ['http', 'transform', 'noop', 'delay'] as const;
+export const TASK_TYPES = ['http', 'transform', 'noop', 'delay', 'playbook'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 
 /** Ids that would clash with Object.prototype when used as keys. */
@@ -53,6 +53,13 @@ const delayConfigSchema = z.strictObject({
 
 const noopConfigSchema = z.strictObject({});
 
+/** A sub-playbook: another playbook of the same tenant, started with a templated alert. */
+const playbookConfigSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}'),
+  alert_id: z.string().min(1).max(256).optional(),
+  alert: jsonBodySchema.optional(),
+});
+
 // Fields every task type shares; spread into each variant so each stays a strict object.
 const taskBaseShape = {
   id: z
@@ -87,12 +94,18 @@ const noopTaskSchema = z.strictObject({
   config: noopConfigSchema.optional(),
 });
 const delayTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('delay'), config: delayConfigSchema });
+const playbookTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('playbook'),
+  config: playbookConfigSchema,
+});
 
 export const taskSchema = z.discriminatedUnion('type', [
   httpTaskSchema,
   transformTaskSchema,
   noopTaskSchema,
   delayTaskSchema,
+  playbookTaskSchema,
 ]);
 
 export const playbookSchema = z.strictObject({
@@ -116,6 +129,7 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type HttpConfig = z.output<typeof httpConfigSchema>;
 export type TransformConfig = z.output<typeof transformConfigSchema>;
 export type DelayConfig = z.output<typeof delayConfigSchema>;
+export type PlaybookTaskConfig = z.output<typeof playbookConfigSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
 export type JoinMode = TaskDefinition['join'];
 export type OnFailure = TaskDefinition['on_failure'];

@@ -117,7 +117,7 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
   if (task.type === 'transform') {
     const message = syntaxError(task.config.expression);
     if (message !== undefined) issues.push({ path: `${path}.config.expression`, message });
-  } else if (task.type === 'http') {
+  } else if (task.type === 'http' || task.type === 'playbook') {
     issues.push(...collectTemplateErrors(task.config, `${path}.config`));
   }
   return issues;

@@ -24,7 +24,7 @@ const EDGE_COLOR = '#90a4ae';
 
 const LABEL_W = 200;
 const CHART_W = 760;
-const RIGHT_W = 220;
+const RIGHT_W = 240;
 const ROW_H = 24;
 const BAR_H = 14;
 const HEADER_H = 92;
@@ -229,9 +229,20 @@ export function renderTimelineSvg(tl: Timeline): string {
       const x1 = x(p.start);
       const w = Math.max(2, x(p.end) - x1);
       const stroke = task.critical ? ` stroke="${CRITICAL_COLOR}" stroke-width="3"` : '';
-      out.push(
-        `<rect x="${n(x1)}" y="${n(cy - BAR_H / 2)}" width="${n(w)}" height="${BAR_H}" rx="2" fill="${color}"${stroke}/>`,
-      );
+      // The claim (started_at..finished_at) in a light shade; the task's own time, which
+      // ends at finished_at, solid. The light part is engine time inside the claim.
+      const work = task.finished_at !== null && task.duration_ms !== null ? task.duration_ms : null;
+      if (work === null || work >= p.end - p.start) {
+        out.push(
+          `<rect x="${n(x1)}" y="${n(cy - BAR_H / 2)}" width="${n(w)}" height="${BAR_H}" rx="2" fill="${color}"${stroke}/>`,
+        );
+      } else {
+        const wx = Math.max(x1, x(p.end - work));
+        out.push(
+          `<rect x="${n(x1)}" y="${n(cy - BAR_H / 2)}" width="${n(w)}" height="${BAR_H}" rx="2" fill="${color}" fill-opacity="0.3"${stroke}/>`,
+          `<rect x="${n(wx)}" y="${n(cy - BAR_H / 2)}" width="${n(Math.max(2, x1 + w - wx))}" height="${BAR_H}" rx="2" fill="${color}"/>`,
+        );
+      }
     } else if (p.end !== null) {
       // Never started (skipped or cancelled): a hollow marker where it was decided.
       const cx = x(p.end);
@@ -268,6 +279,8 @@ export function renderTimelineSvg(tl: Timeline): string {
   out.push(
     `<rect x="${lx}" y="${n(legendY - 9)}" width="12" height="10" fill="#ffffff" stroke="${CRITICAL_COLOR}" stroke-width="3"/>`,
     `<text x="${lx + 16}" y="${n(legendY)}">critical path</text>`,
+    `<rect x="${lx + 110}" y="${n(legendY - 9)}" width="12" height="10" fill="${STATUS_COLORS.succeeded}" fill-opacity="0.3"/>`,
+    `<text x="${lx + 126}" y="${n(legendY)}">engine time inside a claim (solid: the task's own time)</text>`,
     '</g>',
     '</svg>',
   );

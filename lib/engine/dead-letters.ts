@@ -6,7 +6,8 @@
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { taskKey } from './model.js';
-import type { RunRef, RunStore } from './ports.js';
+import type { RunRef, RunStore, TaskQueue } from './ports.js';
+import { resumeMessage } from './sub-playbooks.js';
 import { parseTaskMessage } from './task-messages.js';
 
 export interface DeadLetterStore {
@@ -20,6 +21,7 @@ export interface DeadLetterStore {
 
 export interface DeadLetterDeps {
   runs: RunStore;
+  queue: TaskQueue;
   deadLetters: DeadLetterStore;
   clock: () => number;
 }
@@ -59,6 +61,8 @@ export async function failDeadLetters(deps: DeadLetterDeps, bodies: string[]): P
     await deps.runs.cancelOpenTasks(ref, now);
     if (failed) {
       runsFailed += 1;
+      const wake = resumeMessage(exec);
+      if (wake) await deps.queue.send([wake]);
       logger.warn('run failed by a dead-lettered task message', {
         peid: exec.peid,
         tenant_code: exec.tenant_code,

@@ -8,9 +8,12 @@
  * crashed invocation left half done and never calls an integration twice
  * for a finished task.
  */
+
+import { ExpressionError } from '../domain/expressions.js';
 import { decideReadiness } from '../domain/graph.js';
 import { hasAttemptsLeft, nextRetryDelayMs, toDelaySeconds } from '../domain/retry.js';
 import { isTerminalTask, type TaskStatus } from '../domain/statuses.js';
+import { renderTemplate } from '../domain/templates.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { expandForEach, itemContext, loopResult, planItems, successorOf } from './for-each.js';
 import { type ExecutionRecord, itemTaskId, type TaskMessage, type TaskRecord, taskKey } from './model.js';
@@ -20,11 +23,13 @@ import type {
   PendingTransition,
   RunRef,
   RunStore,
+  SecretResolver,
   TaskQueue,
   TaskResultWrite,
   TaskState,
 } from './ports.js';
 import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
+import { type ChildRunDeps, childOutcome, resumeMessage, startChildRun } from './sub-playbooks.js';
 import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
 
 export interface BatchItem {
@@ -41,6 +46,10 @@ export interface ExecuteBatchDeps {
   random: () => number;
   outputMaxBytes: number;
   leaseMarginMs: number;
+  /** Integration secrets for http task templates (absent: a task referencing one fails). */
+  secrets?: SecretResolver;
+  /** Starts sub-playbook runs; without it `playbook` tasks fail. */
+  children?: ChildRunDeps;
 }
 
 export interface BatchResult {
@@ -57,7 +66,7 @@ interface Work {
   messageIds: string[];
 }
 
-type Disposition = 'run' | 'cancel' | 'redrive' | 'resend-retry' | 'later' | 'drop';
+type Disposition = 'run' | 'cancel' | 'redrive' | 'resend-retry' | 'resume' | 'later' | 'drop';
 
 function classify(
   w: Work,
@@ -68,9 +77,15 @@ function classify(
 ): Disposition {
   if (!task || !exec) return 'drop';
   const a = w.msg.attempt;
-  if (task.status === 'running' && task.claim?.token === token)
+  // Only the message of the attempt this batch claimed runs it: a stale copy of an earlier
+  // attempt in the same batch shares the task record (and so the claim token) but must not run it again.
+  if (task.status === 'running' && task.claim?.token === token && task.attempts === a)
     return exec.execution_status === 'running' ? 'run' : 'cancel';
   if (isTerminalTask(task.status)) return 'redrive';
+  // A sub-playbook task waiting for its child run: the child finished (or a duplicate woke it).
+  if (task.status === 'running' && task.claim === null && task.child_peid !== undefined && task.attempts === a) {
+    return exec.execution_status === 'running' ? 'resume' : 'drop';
+  }
   // The retry of this attempt was recorded but its message may not have been sent.
   if (task.status === 'queued' && task.attempts === a)
     return exec.execution_status === 'running' ? 'resend-retry' : 'drop';
@@ -120,6 +135,7 @@ export async function executeBatch(
   const tasks = new Map(loaded.tasks.map((t) => [taskKey(t.peid, t.task_id), t]));
 
   const toRun: Array<{ w: Work; task: TaskRecord }> = [];
+  const toResume: TaskRecord[] = [];
   const writes: TaskResultWrite[] = [];
   const outgoing: OutgoingTaskMessage[] = [];
   const redrive = new Map<string, Set<string>>();
@@ -139,6 +155,9 @@ export async function executeBatch(
         break;
       case 'resend-retry':
         outgoing.push(taskMessage(task, task.attempts + 1, 0));
+        break;
+      case 'resume':
+        toResume.push(task);
         break;
       case 'later':
         failed.push(...w.messageIds);
@@ -163,6 +182,7 @@ export async function executeBatch(
     return ctx;
   };
   const expansions: Array<{ task: TaskRecord; items: unknown[] }> = [];
+  const waiting: Array<{ task: TaskRecord; childPeid: string }> = [];
   const outcomes = (
     await Promise.all(
       toRun.map(async ({ task }) => {
@@ -176,16 +196,36 @@ export async function executeBatch(
           }
           return { task, outcome: expansion.outcome, began, ended: deps.clock() };
         }
+        if (task.def.type === 'playbook') {
+          const started = await startChild(deps, task, execs.get(task.peid) as ExecutionRecord, ctx, deadline, began);
+          if ('peid' in started) {
+            waiting.push({ task, childPeid: started.peid });
+            return undefined;
+          }
+          return { task, outcome: started, began, ended: deps.clock() };
+        }
         const outcome = await runTask(
           task,
           task.item_of === undefined ? ctx : itemContext(ctx, task),
           deps.integrations,
           deadline,
+          deps.secrets,
         );
         return { task, outcome, began, ended: deps.clock() };
       }),
     )
   ).filter((o) => o !== undefined);
+
+  // Sub-playbook tasks whose child run started: they wait (claim released) until it finishes.
+  for (const { task, childPeid } of waiting) {
+    await deps.runs.markWaiting(
+      { tenant_code: task.tenant_code, peid: task.peid },
+      task.task_id,
+      childPeid,
+      token,
+      deps.clock(),
+    );
+  }
 
   // Expanded loops: write their items, hand the loop's claim over to them, queue the first window.
   for (const { task, items } of expansions) {
@@ -260,6 +300,9 @@ export async function executeBatch(
   }
   const loopsDone = await settleItems(deps, itemsDone, execs, fatal, outgoing, token);
   for (const loop of loopsDone) addTo(finished, loop.peid, loop.task_id);
+  for (const task of await resumeWaiting(deps, toResume, execs, fatal, outgoing))
+    addTo(finished, task.peid, task.task_id);
+  const resumes: OutgoingTaskMessage[] = [];
 
   // A failed task with on_failure=fail ends its run; nothing new starts in it.
   for (const f of fatal.values()) {
@@ -276,6 +319,9 @@ export async function executeBatch(
     }
     if (await deps.runs.finishRun(f.ref, 'failed', now, f.createddate, f.error)) {
       logger.info('run failed', { peid: f.ref.peid, tenant_code: f.ref.tenant_code, error: f.error.code });
+      const exec = execs.get(f.ref.peid);
+      const wake = exec ? resumeMessage(exec) : undefined;
+      if (wake) resumes.push(wake);
     }
     await deps.runs.cancelOpenTasks(f.ref, now);
     finished.delete(f.ref.peid);
@@ -313,6 +359,8 @@ export async function executeBatch(
         const after = await deps.runs.closeTasks(ref, [...ids], now);
         if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
           if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
+            const wake = resumeMessage(exec);
+            if (wake) resumes.push(wake);
             metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
             logger.info('run completed', {
               peid,
@@ -323,6 +371,8 @@ export async function executeBatch(
         }
       }),
   );
+  // Parents of sub-playbook runs that just finished.
+  await deps.queue.send(resumes);
   return { failedMessageIds: failed };
 }
 
@@ -492,6 +542,120 @@ async function settleItems(
           });
         }
       }
+    }
+  }
+  return done;
+}
+
+/** Renders a `playbook` task's config and starts (or finds) its child run. */
+async function startChild(
+  deps: ExecuteBatchDeps,
+  task: TaskRecord,
+  exec: ExecutionRecord,
+  ctx: TemplateContext,
+  deadline: number,
+  now: number,
+): Promise<{ peid: string } | TaskOutcome> {
+  if (task.def.type !== 'playbook' || !deps.children) {
+    return {
+      status: 'failed',
+      output: null,
+      error: { code: 'UNSUPPORTED', message: 'sub-playbooks are not enabled' },
+      retryable: false,
+    };
+  }
+  let rendered: { alert_id?: unknown; alert?: unknown };
+  try {
+    rendered = (await renderTemplate({ alert_id: task.def.config.alert_id, alert: task.def.config.alert }, ctx, {
+      deadline,
+    })) as typeof rendered;
+  } catch (err) {
+    if (err instanceof ExpressionError)
+      return { status: 'failed', output: null, error: { code: err.code, message: err.message }, retryable: false };
+    throw err;
+  }
+  const alert = rendered.alert ?? ctx.alert;
+  if (typeof alert !== 'object' || alert === null || Array.isArray(alert)) {
+    return {
+      status: 'failed',
+      output: null,
+      error: { code: 'INVALID_ALERT', message: 'the sub-playbook alert must render to an object' },
+      retryable: false,
+    };
+  }
+  const alertId =
+    rendered.alert_id === undefined || rendered.alert_id === null ? exec.alert_id : String(rendered.alert_id);
+  return startChildRun(
+    deps.children,
+    task,
+    exec,
+    { name: task.def.config.name, alert_id: alertId.slice(0, 256), alert: alert as Record<string, unknown> },
+    now,
+  );
+}
+
+/**
+ * Sub-playbook tasks woken by their child run: the child's outcome becomes the
+ * task's result (retried per the task's policy with a new child run). Returns
+ * the tasks finished here.
+ */
+async function resumeWaiting(
+  deps: ExecuteBatchDeps,
+  tasks: TaskRecord[],
+  execs: Map<string, ExecutionRecord>,
+  fatal: Map<string, { ref: RunRef; createddate: number; error: { code: string; message: string } }>,
+  outgoing: OutgoingTaskMessage[],
+): Promise<TaskRecord[]> {
+  const done: TaskRecord[] = [];
+  for (const task of tasks) {
+    const outcome = await childOutcome(deps.runs, task);
+    if (!outcome) continue;
+    const ref = { tenant_code: task.tenant_code, peid: task.peid };
+    const now = deps.clock();
+    const duration = task.started_at === null ? null : now - task.started_at;
+    const retry = outcome.status === 'failed' && outcome.retryable && hasAttemptsLeft(task.def.retry, task.attempts);
+    if (retry) {
+      const written = await deps.runs.finishLoop(
+        ref,
+        task.task_id,
+        {
+          status: 'queued',
+          output_json: null,
+          truncated: false,
+          error: outcome.error,
+          finished_at: null,
+          duration_ms: duration,
+        },
+        now,
+        true,
+      );
+      if (written)
+        outgoing.push(
+          taskMessage(
+            task,
+            task.attempts + 1,
+            toDelaySeconds(nextRetryDelayMs(task.def.retry, task.attempts, deps.random)),
+          ),
+        );
+      continue;
+    }
+    const capped = capOutput(outcome.output, deps.outputMaxBytes);
+    const won = await deps.runs.finishLoop(
+      ref,
+      task.task_id,
+      { status: outcome.status, ...capped, error: outcome.error, finished_at: now, duration_ms: duration },
+      now,
+      true,
+    );
+    if (!won) continue;
+    recordMetrics(task, outcome, false, duration ?? 0);
+    done.push(task);
+    if (outcome.status === 'failed' && task.def.on_failure === 'fail') {
+      fatal.set(task.peid, {
+        ref,
+        createddate: (execs.get(task.peid) as ExecutionRecord).createddate,
+        error: { code: 'TASK_FAILED', message: `task '${task.task_id}' failed: ${outcome.error?.message ?? ''}` },
+      });
     }
   }
   return done;

@@ -44,6 +44,9 @@ export interface ExecutionRecord {
   open_tasks: string[];
   tasks_total: number;
   error: TaskError | null;
+  /** On a sub-playbook run: the task of the parent run waiting for it, and the nesting depth (top level 0). */
+  parent?: { peid: string; task_id: string; attempt: number };
+  depth?: number;
   /** 1 for the first attempt of the run; each redrive adds one. */
   attempt?: number;
   /** How each earlier attempt ended (redrive keeps the history). */
@@ -88,6 +91,8 @@ export interface TaskRecord {
   item_json?: string;
   /** The item queued when this one finishes (the concurrency window's hand-over chain). */
   item_successor?: number;
+  /** On a `playbook` task waiting for its sub-playbook: the child run. */
+  child_peid?: string;
   /** On an expanded `for_each` task: how many items, and the positions not yet finished. */
   items_total?: number;
   open_items?: number[];

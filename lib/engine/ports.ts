@@ -44,8 +44,13 @@ export interface ExecutionQuery {
 }
 
 export interface RunStore {
-  /** Writes a new run: the execution document and all its task documents. */
-  insertRun(exec: ExecutionRecord, tasks: TaskRecord[]): Promise<void>;
+  /**
+   * Writes a new run: the execution document and all its task documents. False when an
+   * execution with that peid already exists (a sub-playbook start that is being retried).
+   */
+  insertRun(exec: ExecutionRecord, tasks: TaskRecord[]): Promise<boolean>;
+  /** Records that a claimed task now waits for the child run `childPeid` (releases its claim). */
+  markWaiting(ref: RunRef, taskId: string, childPeid: string, token: string, now: number): Promise<boolean>;
   getExecution(ref: RunRef): Promise<ExecutionRecord | null>;
   listTasks(ref: RunRef): Promise<TaskRecord[]>;
   listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
@@ -176,6 +181,24 @@ export class IntegrationError extends Error {
 
 export interface IntegrationClient {
   request(req: IntegrationRequest): Promise<IntegrationResponse>;
+}
+
+/** Integration secrets by name, scoped to a tenant (SSM Parameter Store SecureStrings in AWS). */
+export interface SecretResolver {
+  /** The value of every name for the tenant; throws SecretError. */
+  resolve(tenant_code: string, names: string[]): Promise<Record<string, string>>;
+}
+
+/** A secret that does not exist (not retryable) or a secret store that did not answer (retryable). */
+export class SecretError extends Error {
+  constructor(
+    readonly code: 'SECRET_NOT_FOUND' | 'SECRETS_UNAVAILABLE',
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'SecretError';
+  }
 }
 
 export interface Idempotency {

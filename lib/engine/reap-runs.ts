@@ -10,6 +10,7 @@ import { logger, MetricUnit, metrics } from '../observability.js';
 import { planFanIn } from './execute-batch.js';
 import { type ExecutionRecord, taskKey } from './model.js';
 import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import { resumeMessage } from './sub-playbooks.js';
 import { taskMessage } from './task-messages.js';
 
 export interface StaleRunFinder {
@@ -58,6 +59,8 @@ export async function reapRuns(deps: ReapDeps, opts: ReapOptions): Promise<ReapR
         })
       ) {
         report.timedOut += 1;
+        const wake = resumeMessage(exec);
+        if (wake) await deps.queue.send([wake]);
       }
       await deps.runs.cancelOpenTasks(ref, now);
       continue;
@@ -92,7 +95,11 @@ export async function reapRuns(deps: ReapDeps, opts: ReapOptions): Promise<ReapR
     // Also marks progress, so the next sweep leaves this run alone for another bound.
     const after = await deps.runs.closeTasks(ref, closed, now);
     if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
-      if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) report.completed += 1;
+      if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
+        report.completed += 1;
+        const wake = resumeMessage(exec);
+        if (wake) await deps.queue.send([wake]);
+      }
     }
     if (messages.size > 0)
       logger.warn('reaper re-enqueued tasks of a stalled run', {

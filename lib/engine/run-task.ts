@@ -4,9 +4,11 @@
  * happens into an outcome (never a throw), with the output capped in size.
  */
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
+import { redactSecrets } from '../domain/redact.js';
+import { secretRefs } from '../domain/secret-refs.js';
 import { renderTemplate } from '../domain/templates.js';
 import type { TaskError, TaskRecord } from './model.js';
-import { type IntegrationClient, IntegrationError } from './ports.js';
+import { type IntegrationClient, IntegrationError, SecretError, type SecretResolver } from './ports.js';
 
 export interface TaskOutcome {
   status: 'succeeded' | 'failed' | 'skipped';
@@ -54,12 +56,48 @@ function failure(code: string, message: string, retryable: boolean, output: unkn
   return { status: 'failed', output, error: { code, message }, retryable };
 }
 
-/** Runs one task to an outcome; `deadline` bounds everything it does. */
+/**
+ * Runs one task to an outcome; `deadline` bounds everything it does. An http task's
+ * config may reference integration secrets (`{{ secrets.NAME }}`), resolved through
+ * `secrets`; every resolved value is redacted from the outcome (output and error), so
+ * it is never stored, returned or logged.
+ */
 export async function runTask(
   task: TaskRecord,
   ctx: TemplateContext,
   integrations: IntegrationClient,
   deadline: number,
+  secrets?: SecretResolver,
+): Promise<TaskOutcome> {
+  const used: string[] = [];
+  const outcome = await runTaskUnredacted(task, ctx, integrations, deadline, secrets, used);
+  if (used.length === 0) return outcome;
+  return { ...outcome, output: redactSecrets(outcome.output, used), error: redactSecrets(outcome.error, used) };
+}
+
+/** `ctx` plus the resolved secrets, for an http config's templates only (getters kept lazy). */
+async function withSecrets(
+  task: TaskRecord,
+  ctx: TemplateContext,
+  secrets: SecretResolver | undefined,
+  used: string[],
+): Promise<TemplateContext> {
+  const names = secretRefs(task.def.config);
+  if (names.length === 0) return ctx;
+  if (!secrets) throw new SecretError('SECRETS_UNAVAILABLE', 'no secret store is configured', false);
+  const values = await secrets.resolve(task.tenant_code, names);
+  used.push(...Object.values(values));
+  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx)) as TemplateContext;
+  return Object.assign(out, { secrets: values });
+}
+
+async function runTaskUnredacted(
+  task: TaskRecord,
+  ctx: TemplateContext,
+  integrations: IntegrationClient,
+  deadline: number,
+  secrets: SecretResolver | undefined,
+  used: string[],
 ): Promise<TaskOutcome> {
   const def = task.def;
   try {
@@ -78,7 +116,8 @@ export async function runTask(
         return { status: 'succeeded', output: value ?? null, error: null, retryable: false };
       }
       case 'http': {
-        const rendered = (await renderTemplate(def.config, ctx, { deadline })) as {
+        const httpCtx = await withSecrets(task, ctx, secrets, used);
+        const rendered = (await renderTemplate(def.config, httpCtx, { deadline })) as {
           method: string;
           url: unknown;
           headers?: Record<string, unknown>;
@@ -103,10 +142,14 @@ export async function runTask(
         }
         return { status: 'succeeded', output, error: null, retryable: false };
       }
+      case 'playbook':
+        // Started by executeBatch (sub-playbooks.ts), which waits for the child run.
+        return failure('UNSUPPORTED', 'sub-playbook tasks are started by the engine, not run inline', false);
     }
   } catch (err) {
     if (err instanceof ExpressionError) return failure(err.code, err.message, false);
     if (err instanceof IntegrationError) return failure(err.code, err.message, err.retryable);
+    if (err instanceof SecretError) return failure(err.code, err.message, err.retryable);
     return failure('TASK_FAILED', err instanceof Error ? err.message : 'task failed', true);
   }
 }

@@ -1,7 +1,8 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
-import type { ExecutionQuery, RunRef, RunStore } from './ports.js';
+import type { ExecutionQuery, RunRef, RunStore, TaskQueue } from './ports.js';
+import { resumeMessage } from './sub-playbooks.js';
 
 export interface TaskView {
   task_seq: number;
@@ -157,14 +158,17 @@ export async function listExecutions(
  * Cancels a running run: its pending and queued tasks become cancelled; running
  * ones finish. Cancelling a cancelled run is a no-op; a finished one is a conflict.
  */
-export async function cancelRun(runs: RunStore, ref: RunRef, now: number): Promise<'cancelled'> {
+export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue?: TaskQueue): Promise<'cancelled'> {
   const exec = await runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   if (exec.execution_status === 'cancelled') return 'cancelled';
   if (exec.execution_status !== 'running') {
     throw new ConflictError(`execution '${ref.peid}' already ${exec.execution_status}`);
   }
-  await runs.finishRun(ref, 'cancelled', now, exec.createddate);
+  const cancelled = await runs.finishRun(ref, 'cancelled', now, exec.createddate);
   await runs.cancelOpenTasks(ref, now);
+  // A cancelled sub-playbook run fails the parent task waiting for it.
+  const wake = cancelled ? resumeMessage(exec) : undefined;
+  if (wake && queue) await queue.send([wake]);
   return 'cancelled';
 }

@@ -4,7 +4,7 @@
  * generic 500 body, so driver messages and stack traces never reach a client.
  */
 import { AppError, type ErrorCode } from '../errors.js';
-import { logger } from '../observability.js';
+import { logger, MetricUnit, metrics } from '../observability.js';
 import { type JsonResponse, jsonResponse } from './responses.js';
 
 const statusByCode: Record<ErrorCode, number> = {
@@ -24,13 +24,16 @@ const statusByCode: Record<ErrorCode, number> = {
 export function errorToResponse(err: unknown): JsonResponse {
   if (err instanceof AppError) {
     const status = statusByCode[err.code];
-    if (status >= 500) logger.error('request failed', { code: err.code, error: err, cause: err.cause });
-    else logger.info('request rejected', { code: err.code, message: err.message });
+    if (status >= 500) {
+      metrics.addMetric('Errors', MetricUnit.Count, 1);
+      logger.error('request failed', { code: err.code, error: err, cause: err.cause });
+    } else logger.info('request rejected', { code: err.code, message: err.message });
     const body: { code: ErrorCode; message: string; details?: unknown } = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
     const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {};
     return jsonResponse(status, { error: body }, headers);
   }
+  metrics.addMetric('Errors', MetricUnit.Count, 1);
   logger.error('unhandled error', { error: err as Error });
   return jsonResponse(500, { error: { code: 'INTERNAL', message: 'internal error' } });
 }

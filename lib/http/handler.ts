@@ -27,7 +27,9 @@ export function httpHandler(route: RouteHandler) {
       },
     })
     .handler(async (event, context) => {
-      logger.appendKeys({ route: event.routeKey });
+      // Every log line of a request names its tenant (the authorizer's context; absent on /health).
+      const tenant = event.requestContext.authorizer?.lambda?.tenant_code;
+      logger.appendKeys({ route: event.routeKey, ...(typeof tenant === 'string' ? { tenant_code: tenant } : {}) });
       return route(event, context);
     });
 }

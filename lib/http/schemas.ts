@@ -29,3 +29,13 @@ export const executionListQuery = z
 export const idempotencyKeyHeader = z
   .string()
   .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters');
+
+export const playbookListQuery = z
+  .object({
+    status: z.enum(['active', 'inactive']).optional(),
+    category_id: z.string().min(1).max(64).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(100),
+    /** The previous page's `next`: names strictly after it. */
+    after: name.optional(),
+  })
+  .strict();

@@ -22,14 +22,20 @@ afterAll(async () => h.close());
 async function age(peid: string, byMs: number): Promise<void> {
   const db = getDb();
   const past = Date.now() - byMs;
-  await db.collection('playbook_execution_collection').updateOne({ _id: peid as never }, { $set: { updateddate: past } });
+  await db
+    .collection('playbook_execution_collection')
+    .updateOne({ _id: peid as never }, { $set: { updateddate: past } });
   await db.collection('task_execution_collection').updateMany({ peid }, { $set: { updateddate: past } });
 }
 
 async function reap(env: Record<string, string>) {
   Object.assign(process.env, env);
   const { handler } = await import('../../functions/reap-runs.js');
-  return (await handler({} as never, lambdaContext('reapRuns'))) as { examined: number; requeued: number; timedOut: number };
+  return (await handler({} as never, lambdaContext('reapRuns'))) as {
+    examined: number;
+    requeued: number;
+    timedOut: number;
+  };
 }
 
 describe('reapRuns', () => {

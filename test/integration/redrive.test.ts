@@ -92,7 +92,8 @@ describe('POST /executions/{peid}/redrive', () => {
     const succeeded = items.filter((i) => i.status === 'succeeded').map((i) => ['a', 'b', 'c', 'd'][i.index]);
     expect(succeeded.length).toBeGreaterThan(0);
     for (const name of succeeded) expect(retried.some((p) => p.includes(`/item-${name}/`))).toBe(false);
-    expect((done.tasks[0]?.output as Array<{ status: number }>).map((o) => o.status)).toEqual([200, 200, 200, 200]);
+    const outputs = (done.tasks[0]?.output ?? []) as Array<{ status: number }>;
+    expect(outputs.map((o) => o.status)).toEqual([200, 200, 200, 200]);
   });
 
   it('refuses a running run with 409', async () => {

@@ -29,6 +29,15 @@ export interface PollerOptions {
   waitTimeSeconds?: number;
   /** Test hook: send one extra copy of every message the first time it is received (at-least-once). */
   duplicateEachMessage?: boolean;
+  /**
+   * Test hook: deliver every message 1 to `maxDeliveries` times in all (chosen at random the
+   * first time it is received). Each extra delivery is, at random, either a copy inside the
+   * same batch (as SQS may hand one message to one invocation twice) or a copy sent back to
+   * the queue (a later or concurrent delivery). Batches are shuffled.
+   */
+  randomDuplicates?: { maxDeliveries: number; random?: () => number };
+  /** Test hook: shuffle the records of every batch. */
+  shuffle?: boolean;
 }
 
 export interface PollerStats {
@@ -37,6 +46,8 @@ export interface PollerStats {
   messagesDeleted: number;
   messagesFailed: number;
   maxInFlight: number;
+  /** Extra deliveries made by `duplicateEachMessage` / `randomDuplicates`. */
+  extraDeliveries: number;
 }
 
 export class SqsPoller {
@@ -46,12 +57,16 @@ export class SqsPoller {
     messagesDeleted: 0,
     messagesFailed: 0,
     maxInFlight: 0,
+    extraDeliveries: 0,
   };
   private running = false;
   private inFlight = 0;
   private loops: Promise<void>[] = [];
   private readonly duplicated = new Set<string>();
-  private readonly opts: Required<Omit<PollerOptions, 'duplicateEachMessage'>> & { duplicateEachMessage: boolean };
+  /** In-batch copies: they have no receipt handle and are never deleted. */
+  private readonly synthetic = new Set<string>();
+  private readonly opts: Required<Omit<PollerOptions, 'duplicateEachMessage' | 'randomDuplicates' | 'shuffle'>> &
+    Pick<PollerOptions, 'randomDuplicates'> & { duplicateEachMessage: boolean; shuffle: boolean };
   private readonly arn: string;
 
   constructor(opts: PollerOptions) {
@@ -62,6 +77,7 @@ export class SqsPoller {
       functionTimeoutMs: 60_000,
       waitTimeSeconds: 1,
       duplicateEachMessage: false,
+      shuffle: false,
       ...opts,
     };
     this.arn = `arn:aws:sqs:us-east-1:000000000000:${opts.queueUrl.split('/').pop() ?? 'queue'}`;
@@ -115,6 +131,8 @@ export class SqsPoller {
       }
       if (messages.length === 0) continue;
       if (this.opts.duplicateEachMessage) await this.duplicate(messages);
+      if (this.opts.randomDuplicates) messages = await this.duplicateRandomly(messages, this.opts.randomDuplicates);
+      if (this.opts.shuffle || this.opts.randomDuplicates) shuffle(messages, this.opts.randomDuplicates?.random);
       await this.invoke(messages);
     }
   }
@@ -129,7 +147,36 @@ export class SqsPoller {
       );
       // The copy is itself a delivery, not a message to duplicate again.
       if (copy.MessageId) this.duplicated.add(copy.MessageId);
+      this.stats.extraDeliveries += 1;
     }
+  }
+
+  private async duplicateRandomly(
+    messages: Message[],
+    opts: NonNullable<PollerOptions['randomDuplicates']>,
+  ): Promise<Message[]> {
+    const random = opts.random ?? Math.random;
+    const out = [...messages];
+    for (const m of messages) {
+      const key = m.MessageId ?? '';
+      if (this.duplicated.has(key) || m.Body === undefined) continue;
+      this.duplicated.add(key);
+      const extra = Math.floor(random() * Math.max(1, opts.maxDeliveries));
+      for (let i = 0; i < extra; i++) {
+        this.stats.extraDeliveries += 1;
+        if (random() < 0.5) {
+          const id = randomUUID();
+          this.synthetic.add(id);
+          out.push({ ...m, MessageId: id, ReceiptHandle: undefined });
+        } else {
+          const copy = await this.opts.sqs.send(
+            new SendMessageCommand({ QueueUrl: this.opts.queueUrl, MessageBody: m.Body }),
+          );
+          if (copy.MessageId) this.duplicated.add(copy.MessageId);
+        }
+      }
+    }
+    return out;
   }
 
   private toRecord(m: Message): SQSRecord {
@@ -180,7 +227,7 @@ export class SqsPoller {
       this.inFlight -= 1;
     }
     this.stats.messagesFailed += failedIds.size;
-    const done = records.filter((r) => !failedIds.has(r.messageId));
+    const done = records.filter((r) => !failedIds.has(r.messageId) && !this.synthetic.has(r.messageId));
     if (done.length === 0) return;
     await this.opts.sqs
       .send(
@@ -193,5 +240,13 @@ export class SqsPoller {
         this.stats.messagesDeleted += res.Successful?.length ?? 0;
       })
       .catch(() => undefined);
+  }
+}
+
+/** Fisher-Yates, in place. */
+function shuffle<T>(items: T[], random: () => number = Math.random): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
   }
 }

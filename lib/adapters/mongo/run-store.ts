@@ -4,7 +4,7 @@
  * change is a conditional single-document update, so concurrent and repeated
  * deliveries cannot apply a transition twice.
  */
-import type { AnyBulkWriteOperation, Db, Filter } from 'mongodb';
+import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
 import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
 import { taskKey } from '../../engine/model.js';
 import type { RunRef, RunStore, TaskState } from '../../engine/ports.js';
@@ -109,6 +109,15 @@ function runFilter(refs: RunRef[]): Filter<TaskDoc> {
   return parts.length === 1 ? (parts[0] as Filter<TaskDoc>) : { $or: parts };
 }
 
+/** True for a MongoDB duplicate-key failure (also inside a bulk write error). */
+function isDuplicateKey(err: unknown): boolean {
+  if (!(err instanceof MongoServerError)) return false;
+  if (err.code === 11000) return true;
+  const raw = (err as { writeErrors?: unknown }).writeErrors;
+  const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ code?: number }>;
+  return list.length > 0 && list.every((w) => w.code === 11000);
+}
+
 /** Restricts a task filter to graph tasks (for_each items carry `item_of`). */
 function graphOnly(filter: Filter<TaskDoc>): Filter<TaskDoc> {
   return '$or' in filter
@@ -133,7 +142,7 @@ export function createRunStore(db: Db): RunStore {
   return {
     async insertRun(exec, taskRecords) {
       // Two collections, two round trips, sent concurrently.
-      await Promise.all([
+      const [e, t] = await Promise.allSettled([
         timedDbCall(() => execs.insertOne({ _id: exec.peid, ...exec })),
         timedDbCall(() =>
           tasks.insertMany(
@@ -142,6 +151,25 @@ export function createRunStore(db: Db): RunStore {
           ),
         ),
       ]);
+      // A duplicate peid means this very run was written before (a retried sub-playbook start).
+      if (e.status === 'rejected' && !isDuplicateKey(e.reason)) throw e.reason;
+      if (t.status === 'rejected' && !isDuplicateKey(t.reason)) throw t.reason;
+      return e.status === 'fulfilled';
+    },
+
+    async markWaiting(ref, taskId, childPeid, token, now) {
+      // index: _id
+      const res = await timedDbCall(() =>
+        tasks.updateOne(
+          indexed(RUN_QUERIES.loopById, {
+            _id: taskKey(ref.peid, taskId),
+            tenant_code: ref.tenant_code,
+            'claim.token': token,
+          }),
+          { $set: { claim: null, child_peid: childPeid, updateddate: now } },
+        ),
+      );
+      return res.matchedCount === 1;
     },
 
     async deleteRun(ref) {
@@ -415,7 +443,9 @@ export function createRunStore(db: Db): RunStore {
                 duration_ms: null,
                 updateddate: now,
                 ...(r.open_items !== undefined ? { open_items: r.open_items } : {}),
-                ...(r.item_successor !== undefined && r.item_successor !== null ? { item_successor: r.item_successor } : {}),
+                ...(r.item_successor !== undefined && r.item_successor !== null
+                  ? { item_successor: r.item_successor }
+                  : {}),
               },
               ...(r.item_successor === null ? { $unset: { item_successor: '' } } : {}),
             },

@@ -62,7 +62,9 @@ describe('parsePlaybook', () => {
 
   it('rejects an unknown task type naming the allowed ones', () => {
     const issues = issuesOf(playbookWith([{ id: 'a', type: 'email' }]));
-    expect(issues).toEqual([{ path: 'tasks[0].type', message: 'must be one of: http, transform, noop, delay' }]);
+    expect(issues).toEqual([
+      { path: 'tasks[0].type', message: 'must be one of: http, transform, noop, delay, playbook' },
+    ]);
   });
 
   it('reports an operator object where a string is expected at that field', () => {

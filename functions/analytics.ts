@@ -1,0 +1,20 @@
+/** GET /analytics/top-playbooks: the caller's last computed top-playbooks report. */
+import { readTopPlaybooks } from '../lib/engine/top-playbooks.js';
+import { NotFoundError } from '../lib/errors.js';
+import { httpHandler } from '../lib/http/handler.js';
+import { handlerPrelude } from '../lib/http/prelude.js';
+import { callerOf } from '../lib/http/request.js';
+import { jsonResponse } from '../lib/http/responses.js';
+import { topPlaybooksDeps } from '../lib/services.js';
+
+handlerPrelude(['mongo', 'redis', 'analytics']);
+
+export const handler = httpHandler(async (event) => {
+  const { tenant_code } = callerOf(event);
+  switch (event.routeKey) {
+    case 'GET /analytics/top-playbooks':
+      return jsonResponse(200, await readTopPlaybooks(topPlaybooksDeps(), tenant_code));
+    default:
+      throw new NotFoundError(`no route ${event.routeKey}`);
+  }
+});

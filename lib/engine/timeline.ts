@@ -1,0 +1,33 @@
+/** The timeline of one of a tenant's runs (see lib/domain/timeline.ts for what it computes). */
+import { buildTimeline, type Timeline } from '../domain/timeline.js';
+import { NotFoundError } from '../errors.js';
+import type { RunRef, RunStore } from './ports.js';
+
+/** The run's timeline at `now`; 404 for an unknown run or another tenant's, exactly like getExecution. */
+export async function getTimeline(runs: RunStore, ref: RunRef, now: number): Promise<Timeline> {
+  const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
+  if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
+  return buildTimeline(
+    {
+      peid: exec.peid,
+      playbook_name: exec.playbook_name,
+      execution_status: exec.execution_status,
+      createddate: exec.createddate,
+      completeddate: exec.completeddate ?? null,
+      error: exec.error ?? null,
+    },
+    tasks.map((t) => ({
+      task_seq: t.task_seq,
+      task_id: t.task_id,
+      type: t.type,
+      status: t.status,
+      attempts: t.attempts,
+      depends_on: t.def.depends_on ?? [],
+      started_at: t.started_at ?? null,
+      finished_at: t.finished_at ?? null,
+      duration_ms: t.duration_ms ?? null,
+      error: t.error ?? null,
+    })),
+    now,
+  );
+}
