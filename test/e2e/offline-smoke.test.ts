@@ -1,0 +1,287 @@
+/**
+ * `npm start` as a developer uses it: boots the whole local service (stack, stub, serverless
+ * offline with the real bundles, the authorizer and the SQS consumer), then drives it over HTTP
+ * only: create a playbook that calls the local stub, run it, poll the run to completion, check
+ * the contract's error answers, and finally Ctrl-C (SIGINT to the start script), which must stop
+ * everything it started and free ports 3000, 3002 and 3010.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../scripts/lib/token.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const API = 'http://127.0.0.1:3000';
+const STUB = 'http://127.0.0.1:3010';
+const LAMBDA = 'http://127.0.0.1:3002';
+const PORTS = [3000, 3002, 3010];
+const SECRET = 'local-dev-secret';
+const BOOT_TIMEOUT_MS = 240_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: '127.0.0.1', port });
+    sock.setTimeout(500, () => {
+      sock.destroy();
+      resolve(false);
+    });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let npm: ChildProcess | undefined;
+let output = '';
+let exited: Promise<number | null> | undefined;
+
+/** A PID the start script printed (`[start] <label> <pid>`). */
+function printedPid(label: RegExp): number | undefined {
+  const m = label.exec(output);
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  contentType: string;
+}
+
+async function call(method: string, p: string, opts: { token?: string; body?: unknown; raw?: string } = {}) {
+  const headers: Record<string, string> = {};
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${API}${p}`, {
+    method,
+    headers,
+    body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text.length > 0 ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, body, contentType: res.headers.get('content-type') ?? '' } satisfies Reply;
+}
+
+const payload = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'events', 'payloads', name), 'utf8'));
+const errorBody = (code: string) => ({ error: expect.objectContaining({ code, message: expect.any(String) }) });
+
+// A tenant of this run's own: the local database outlives the test.
+const tenant = `e2e-${Date.now().toString(36)}`;
+let token: string;
+let peid: string;
+
+describe('npm start (serverless offline, stage local)', () => {
+  beforeAll(async () => {
+    const busy: number[] = [];
+    for (const port of PORTS) if (await portOpen(port)) busy.push(port);
+    if (busy.length > 0) throw new Error(`port(s) ${busy.join(', ')} in use: stop the running \`npm start\` first`);
+
+    // Not vitest's environment: NODE_ENV=test changes how serverless-offline-sqs handles SIGINT.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && !k.startsWith('VITEST')),
+    );
+    npm = spawn('npm', ['start'], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...env, AUTH_JWT_SECRET: SECRET, POWERTOOLS_LOG_LEVEL: 'WARN' },
+    });
+    npm.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    npm.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    const child = npm;
+    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+    const deadline = Date.now() + BOOT_TIMEOUT_MS;
+    for (;;) {
+      if (npm.exitCode !== null) throw new Error(`npm start exited (${npm.exitCode}):\n${output.slice(-4000)}`);
+      try {
+        const res = await fetch(`${API}/health`, { signal: AbortSignal.timeout(2_000) });
+        if (res.ok && output.includes('playbook-service is up')) break;
+      } catch {
+        // not yet
+      }
+      if (Date.now() > deadline) throw new Error(`npm start not up in ${BOOT_TIMEOUT_MS} ms:\n${output.slice(-4000)}`);
+      await sleep(500);
+    }
+    token = await mintToken(SECRET, { tenant, sub: 'e2e-analyst' });
+  }, BOOT_TIMEOUT_MS + 30_000);
+
+  afterAll(async () => {
+    // Safety net when a test failed before the Ctrl-C test: stop the group, then what it left.
+    if (npm?.pid !== undefined && npm.exitCode === null) {
+      const startPid = printedPid(/\[start\] pid (\d+)/);
+      if (startPid !== undefined && alive(startPid)) process.kill(startPid, 'SIGINT');
+      await Promise.race([exited, sleep(30_000)]);
+      try {
+        process.kill(-npm.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    const offlinePid = printedPid(/serverless offline pid (\d+)/);
+    if (offlinePid !== undefined && alive(offlinePid)) process.kill(offlinePid, 'SIGKILL');
+  }, 60_000);
+
+  it('GET /health answers without a token', async () => {
+    const res = await call('GET', '/health');
+    expect(res).toMatchObject({ status: 200, body: { status: 'ok' } });
+    expect(res.contentType).toContain('application/json');
+  });
+
+  it('runs a playbook that calls the local stub to completion, over HTTP only', async () => {
+    const created = await call('POST', '/playbooks', { token, body: payload('playbook.json') });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ name: 'enrich-and-block', version: 1, tenant_code: tenant });
+
+    const started = await call('POST', '/runplaybook', { token, body: payload('run.json') });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body).toMatchObject({ execution_status: 'running' });
+    peid = (started.body as { peid: string }).peid;
+
+    let run: Reply | undefined;
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      run = await call('GET', `/executions/${peid}`, { token });
+      expect(run.status).toBe(200);
+      if ((run.body as { execution_status: string }).execution_status !== 'running') break;
+      if (Date.now() > deadline) {
+        throw new Error(`run still running: ${JSON.stringify(run.body)}\n--- npm start ---\n${output.slice(-4000)}`);
+      }
+      await sleep(300);
+    }
+    const view = run.body as {
+      execution_status: string;
+      uid: string;
+      tenant_code: string;
+      createddate: number;
+      completeddate: number;
+      playbook_runtime: number;
+      tasks: Array<{ task_id: string; status: string; output: unknown }>;
+    };
+    expect(view).toMatchObject({ execution_status: 'completed', uid: 'e2e-analyst', tenant_code: tenant });
+    expect(view.playbook_runtime).toBe(view.completeddate - view.createddate);
+    const byId = Object.fromEntries(view.tasks.map((t) => [t.task_id, t]));
+    expect(byId.lookup).toMatchObject({
+      status: 'succeeded',
+      output: { status: 200, body: { ip: '203.0.113.7', score: 95, verdict: 'malicious' } },
+    });
+    expect(byId.score).toMatchObject({ status: 'succeeded', output: 95 });
+    expect(byId.block).toMatchObject({ status: 'succeeded', output: { status: 200, body: { blocked: true } } });
+    expect(byId.close).toMatchObject({ status: 'succeeded' });
+
+    // The stub saw the block, with the templated body.
+    const calls = (await (await fetch(`${STUB}/calls`)).json()) as { calls: Array<{ path: string; body: unknown }> };
+    expect(calls.calls).toContainEqual(
+      expect.objectContaining({ path: '/firewall/block', body: { ip: '203.0.113.7', peid } }),
+    );
+  });
+
+  it('the handlers see the tenant from the authorizer: another tenant gets 404, the owner lists it', async () => {
+    const other = await mintToken(SECRET, { tenant: `${tenant}-other`, sub: 'someone' });
+    expect(await call('GET', `/executions/${peid}`, { token: other })).toMatchObject({
+      status: 404,
+      body: errorBody('NOT_FOUND'),
+    });
+    const list = await call('GET', '/executions?limit=5', { token });
+    expect(list.status).toBe(200);
+    expect((list.body as { items: Array<{ peid: string }> }).items.map((i) => i.peid)).toContain(peid);
+  });
+
+  it('the scheduled topPlaybooks function, invoked through the lambda port, feeds /analytics/top-playbooks', async () => {
+    const invoke = await fetch(`${LAMBDA}/2015-03-31/functions/playbook-service-local-topPlaybooks/invocations`, {
+      method: 'POST',
+      body: readFileSync(path.join(ROOT, 'events', 'topPlaybooks.json'), 'utf8'),
+    });
+    expect(invoke.status).toBe(200);
+    const top = await call('GET', '/analytics/top-playbooks', { token });
+    expect(top.status).toBe(200);
+    const body = top.body as {
+      generated_at: number;
+      window_days: number;
+      items: Array<{ name: string; count: number; average: number }>;
+    };
+    expect(body.generated_at).toBeGreaterThan(0);
+    expect(body.window_days).toBe(30);
+    expect(body.items).toContainEqual(expect.objectContaining({ name: 'enrich-and-block', count: 1 }));
+    // Another tenant sees none of it.
+    const other = await mintToken(SECRET, { tenant: `${tenant}-other`, sub: 'someone' });
+    expect((await call('GET', '/analytics/top-playbooks', { token: other })).body).toMatchObject({ items: [] });
+  });
+
+  it("bad requests get the contract's 4xx bodies through serverless-offline, never a 502", async () => {
+    const typo = await call('POST', '/playbooks', {
+      token,
+      body: { name: 'typo', tasks: [{ id: 'a', type: 'noop', depend_on: [] }] },
+    });
+    expect(typo).toMatchObject({ status: 400, body: errorBody('VALIDATION_FAILED') });
+    expect(typo.contentType).toContain('application/json');
+    expect((typo.body as { error: { details: Array<{ path: string }> } }).error.details).toContainEqual(
+      expect.objectContaining({ path: 'tasks[0].depend_on' }),
+    );
+
+    expect(await call('POST', '/runplaybook', { token, raw: '{not json' })).toMatchObject({
+      status: 400,
+      body: errorBody('VALIDATION_FAILED'),
+    });
+    const badId = await call('GET', '/executions/not-a-uuid', { token });
+    expect(badId).toMatchObject({ status: 400, body: errorBody('VALIDATION_FAILED') });
+    expect(JSON.stringify(badId.body)).toContain('"path":"peid"');
+
+    const big = await call('POST', '/playbooks', { token, raw: JSON.stringify({ name: 'x'.repeat(300 * 1024) }) });
+    expect(big).toMatchObject({ status: 413, body: errorBody('PAYLOAD_TOO_LARGE') });
+
+    expect(await call('POST', `/executions/${peid}/cancel`, { token })).toMatchObject({
+      status: 409,
+      body: errorBody('CONFLICT'),
+    });
+
+    const inactive = { ...payload('playbook.json'), name: 'parked', status: 'inactive' };
+    expect((await call('POST', '/playbooks', { token, body: inactive })).status).toBe(201);
+    expect(
+      await call('POST', '/runplaybook', { token, body: { playbook_name: 'parked', alert_id: 'a-2', alert: {} } }),
+    ).toMatchObject({ status: 422, body: errorBody('UNPROCESSABLE') });
+
+    // 401 and 403 come from the authorizer, with serverless-offline's (API Gateway's) own body.
+    expect((await call('GET', '/executions')).status).toBe(401);
+    expect((await call('GET', '/executions', { token: 'not-a-jwt' })).status).toBe(403);
+    const forged = await mintToken('some-other-secret-of-16+', { tenant, sub: 'x' });
+    expect((await call('GET', '/executions', { token: forged })).status).toBe(403);
+  });
+
+  it('Ctrl-C (SIGINT to the start script) stops everything it started and frees the ports', async () => {
+    const startPid = printedPid(/\[start\] pid (\d+)/);
+    const offlinePid = printedPid(/serverless offline pid (\d+)/);
+    expect(startPid).toBeDefined();
+    expect(offlinePid).toBeDefined();
+    process.kill(startPid as number, 'SIGINT');
+    const code = await Promise.race([exited, sleep(60_000).then(() => 'timeout')]);
+    expect(code, output.slice(-3000)).toBe(0);
+    expect(output).toContain('stub stopped');
+    expect(alive(offlinePid as number)).toBe(false);
+    for (const port of PORTS) expect(await portOpen(port), `port ${port}`).toBe(false);
+  }, 90_000);
+});
