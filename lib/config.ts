@@ -4,7 +4,7 @@
  * variables of the sections it touches (the authorizer needs no database URI).
  * A missing or malformed variable fails the cold start with the variable's name.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export class ConfigError extends Error {
   constructor(message: string) {

@@ -3,7 +3,7 @@
  * loops). Every object is strict: an unknown field, such as a typo `depend_on`, is an
  * error rather than something silently ignored that changes what runs.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { findJsonProblems, type JsonValue } from './json-value.js';
 
 export const MAX_TASKS = 200;

@@ -3,7 +3,7 @@
  * (ids, references, cycles, roots, and that every expression and template compiles).
  * All problems are reported together, capped, each with the path of the offending field.
  */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type FieldIssue, ValidationError } from '../errors.js';
 import { compileExpression, ExpressionError } from './expressions.js';
 import { formatPath } from './field-path.js';

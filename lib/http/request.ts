@@ -4,7 +4,7 @@
  * name each offending field.
  */
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type FieldIssue, PayloadTooLargeError, UnauthorizedError, ValidationError } from '../errors.js';
 
 /** The contract's request body limit. */

@@ -1,5 +1,5 @@
 /** Request schemas of the HTTP routes, compiled once at module scope. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { EXECUTION_STATUSES } from '../domain/statuses.js';
 
 const name = z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}');

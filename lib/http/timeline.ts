@@ -3,7 +3,7 @@
  * content negotiation (`?format=` wins; otherwise an Accept header that prefers
  * image/svg+xml over application/json gets the SVG), and the response.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { renderTimelineSvg } from '../domain/timeline-svg.js';
 import type { RunStore } from '../engine/ports.js';
 import { getTimeline } from '../engine/timeline.js';
