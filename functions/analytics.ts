@@ -5,7 +5,7 @@ import { httpHandler } from '../lib/http/handler.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { topPlaybooksDeps } from '../lib/services.js';
+import { topPlaybooksDeps } from '../lib/services/analytics.js';
 
 handlerPrelude(['mongo', 'redis', 'analytics']);
 

@@ -6,7 +6,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { failDeadLetters } from '../lib/engine/dead-letters.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
-import { deadLetterDeps } from '../lib/services.js';
+import { deadLetterDeps } from '../lib/services/maintenance.js';
 
 handlerPrelude(['mongo', 'queue']);
 

@@ -10,7 +10,7 @@ import { executeBatch } from '../lib/engine/execute-batch.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
 import { hardenRegexEngine } from '../lib/runtime-hardening.js';
-import { executeBatchDeps, fairness } from '../lib/services.js';
+import { executeBatchDeps, fairness } from '../lib/services/engine.js';
 
 handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness']);
 hardenRegexEngine();

@@ -10,7 +10,8 @@ import { callerOf, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
-import { redriveDeps, runStore, taskQueue } from '../lib/services.js';
+import { redriveDeps } from '../lib/services/maintenance.js';
+import { runStore, taskQueue } from '../lib/services/runs.js';
 
 handlerPrelude(['mongo', 'queue']);
 

@@ -7,7 +7,7 @@ import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, jsonBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { playbookListQuery, playbookNameParam } from '../lib/http/schemas.js';
-import { playbookCatalog } from '../lib/services.js';
+import { playbookCatalog } from '../lib/services/catalog.js';
 
 // Writes refresh the playbook cache in Redis; management reads go to MongoDB (read-your-writes).
 handlerPrelude(['mongo', 'redis', 'cache']);

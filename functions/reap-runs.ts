@@ -7,7 +7,7 @@ import { getConfig } from '../lib/config.js';
 import { type ReapReport, reapRuns } from '../lib/engine/reap-runs.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
-import { reapDeps } from '../lib/services.js';
+import { reapDeps } from '../lib/services/maintenance.js';
 
 handlerPrelude(['mongo', 'queue', 'reaper']);
 

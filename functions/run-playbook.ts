@@ -5,7 +5,7 @@ import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, headerOf, jsonBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { idempotencyKeyHeader, runPlaybookBody } from '../lib/http/schemas.js';
-import { idempotency, startRunDeps } from '../lib/services.js';
+import { idempotency, startRunDeps } from '../lib/services/start.js';
 
 handlerPrelude(['mongo', 'queue', 'idempotency', 'redis', 'cache']);
 

@@ -10,7 +10,7 @@ import type { Context, ScheduledEvent } from 'aws-lambda';
 import { computeTopPlaybooks } from '../lib/engine/top-playbooks.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics, tracer } from '../lib/observability.js';
-import { topPlaybooksDeps } from '../lib/services.js';
+import { topPlaybooksDeps } from '../lib/services/analytics.js';
 
 handlerPrelude(['mongo', 'redis', 'analytics']);
 

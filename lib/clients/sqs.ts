@@ -1,0 +1,23 @@
+/** The container's SQS client (traced in AWS). */
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { getConfig } from '../config.js';
+import { tracer } from '../observability.js';
+import { onClose } from './registry.js';
+
+/** An SQS client; `endpoint` points it at a local emulator. */
+export function createSqsClient(region: string, endpoint?: string): SQSClient {
+  return new SQSClient({ region, ...(endpoint ? { endpoint } : {}) });
+}
+
+let sqs: SQSClient | undefined;
+
+/** The container's SQS client. */
+export function getSqs(): SQSClient {
+  sqs ??= tracer.captureAWSv3Client(createSqsClient(getConfig('service').AWS_REGION, getConfig('queue').SQS_ENDPOINT));
+  return sqs;
+}
+
+onClose(() => {
+  sqs?.destroy();
+  sqs = undefined;
+});

@@ -1,0 +1,30 @@
+/** The reaper, the dead-letter handler and redrive (MongoDB + SQS). */
+import { randomUUID } from 'node:crypto';
+import { createMaintenanceStore } from '../adapters/mongo/maintenance-store.js';
+import { getDb } from '../clients/mongo.js';
+import type { DeadLetterDeps } from '../engine/dead-letters.js';
+import type { ReapDeps } from '../engine/reap-runs.js';
+import type { RedriveDeps } from '../engine/redrive.js';
+import { once } from './once.js';
+import { runStore, taskQueue } from './runs.js';
+
+const maintenance = once(() => createMaintenanceStore(getDb()));
+
+/** Dependencies of the reaper. */
+export const reapDeps = once(
+  (): ReapDeps => ({
+    runs: runStore(),
+    stale: maintenance(),
+    queue: taskQueue(),
+    clock: Date.now,
+    newToken: randomUUID,
+  }),
+);
+
+/** Dependencies of the dead-letter handler. */
+export const deadLetterDeps = once(
+  (): DeadLetterDeps => ({ runs: runStore(), deadLetters: maintenance(), queue: taskQueue(), clock: Date.now }),
+);
+
+/** Dependencies of redrive. */
+export const redriveDeps = once((): RedriveDeps => ({ runs: runStore(), queue: taskQueue(), clock: Date.now }));

@@ -1,0 +1,11 @@
+/** Run storage and the task queue (MongoDB + SQS): what every run-handling function needs. */
+import { createRunStore } from '../adapters/mongo/run-store.js';
+import { createTaskQueue } from '../adapters/sqs/task-queue.js';
+import { getDb } from '../clients/mongo.js';
+import { getSqs } from '../clients/sqs.js';
+import { getConfig } from '../config.js';
+import type { RunStore, TaskQueue } from '../engine/ports.js';
+import { once } from './once.js';
+
+export const runStore: () => RunStore = once(() => createRunStore(getDb()));
+export const taskQueue: () => TaskQueue = once(() => createTaskQueue(getSqs(), getConfig('queue').TASK_QUEUE_URL));
