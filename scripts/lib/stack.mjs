@@ -40,16 +40,8 @@ const CLASSES_DIR = path.join(CACHE_DIR, 'classes');
 const POM = path.join(EMULATORS_DIR, 'pom.xml');
 const ELASTICMQ_CONF = path.join(EMULATORS_DIR, 'elasticmq.conf');
 const MONGO_LOGBACK = path.join(EMULATORS_DIR, 'logback-mongo.xml');
-const LAUNCHER_SRC = path.join(
-  EMULATORS_DIR,
-  'src',
-  'main',
-  'java',
-  'local',
-  'playbook',
-  'emulators',
-  'MongoLauncher.java',
-);
+/** The launcher's Java sources (MongoLauncher and the backend it uses), all compiled together. */
+const LAUNCHER_SRC_DIR = path.join(EMULATORS_DIR, 'src');
 const LAUNCHER_CLASS = 'local.playbook.emulators.MongoLauncher';
 const DYNALITE_CLI = path.join(ROOT, 'node_modules', 'dynalite', 'cli.js');
 
@@ -398,21 +390,31 @@ function ensureJars(log) {
   return true;
 }
 
+/** Every .java file under tools/emulators/src, sorted (stable hash). @returns {string[]} */
+function launcherSources() {
+  return fs
+    .readdirSync(LAUNCHER_SRC_DIR, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.java'))
+    .map((f) => path.join(LAUNCHER_SRC_DIR, f))
+    .sort();
+}
+
 /** @param {(m: string) => void} log */
 function ensureLauncher(log) {
   const stamp = path.join(CLASSES_DIR, '.src-hash');
-  const want = hashFiles([LAUNCHER_SRC, path.join(JARS_DIR, '.pom-hash')]);
+  const sources = launcherSources();
+  const want = hashFiles([...sources, path.join(JARS_DIR, '.pom-hash')]);
   if (fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8').trim() === want) return;
   ensureDebianBinary('javac', 'default-jdk-headless', log);
   log('compiling MongoLauncher ...');
   const tmp = path.join(CACHE_DIR, `classes.tmp-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
-  const r = spawnSync('javac', ['-nowarn', '-d', tmp, '-cp', path.join(JARS_DIR, '*'), LAUNCHER_SRC], {
+  const r = spawnSync('javac', ['-nowarn', '-d', tmp, '-cp', path.join(JARS_DIR, '*'), ...sources], {
     encoding: 'utf8',
   });
   if (r.status !== 0) {
     fs.rmSync(tmp, { recursive: true, force: true });
-    throw new StackError(`javac failed for ${LAUNCHER_SRC}:\n${r.stdout}${r.stderr}`, { server: 'mongo' });
+    throw new StackError(`javac failed for ${LAUNCHER_SRC_DIR}:\n${r.stdout}${r.stderr}`, { server: 'mongo' });
   }
   fs.writeFileSync(path.join(tmp, '.src-hash'), `${want}\n`);
   fs.rmSync(CLASSES_DIR, { recursive: true, force: true });

@@ -4,7 +4,6 @@ import java.util.List;
 
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 
 /**
  * Starts mongo-java-server (in-memory backend) for local development and tests.
@@ -15,6 +14,10 @@ import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
  * "5.0.0" with wire version 13, which is what a real MongoDB 5.0 reports. The version only
  * changes the hello/ismaster, buildInfo and serverStatus answers; the emulated behaviour is
  * the same as the library default.
+ *
+ * <p>The backend is {@link IdIndexMemoryBackend}: the library's in-memory backend, except that
+ * queries with a top-level {@code _id} equality or {@code $in} plus other conditions are served
+ * from the {@code _id} index (as MongoDB does) instead of scanning the collection.
  *
  * <p>Usage: {@code java -cp 'jars/*:classes' local.playbook.emulators.MongoLauncher [host] [port] [wireVersion]}
  * (defaults 127.0.0.1, 27117, 13).
@@ -49,7 +52,7 @@ public final class MongoLauncher {
         int port = args.length > 1 ? Integer.parseInt(args[1]) : 27117;
         int wireVersion = args.length > 2 ? Integer.parseInt(args[2]) : 13;
 
-        MemoryBackend backend = new MemoryBackend();
+        IdIndexMemoryBackend backend = new IdIndexMemoryBackend();
         backend.version(new ReportedVersion(List.of(5, 0, 0), wireVersion));
         MongoServer server = new MongoServer(backend);
         server.bind(host, port);
@@ -57,7 +60,7 @@ public final class MongoLauncher {
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-shutdown"));
         // Readiness marker, also parsed by nobody: the stack script health-checks the port itself.
         System.out.println("MongoLauncher: mongo-java-server listening on " + host + ":" + port
-                + " (reported version 5.0.0, maxWireVersion " + wireVersion + ")");
+                + " (reported version 5.0.0, maxWireVersion " + wireVersion + ", _id index for _id+filter queries)");
         System.out.flush();
     }
 }
