@@ -114,7 +114,7 @@ export interface RunStore {
     attempt: number,
     now: number,
   ): Promise<boolean>;
-  /** Removes a run that could not be started (compensation). */
+  /** Removes a run that could not be started (compensation); throws if it could not. */
   deleteRun(ref: RunRef): Promise<void>;
 }
 

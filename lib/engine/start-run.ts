@@ -93,6 +93,25 @@ export function planRun(
   return { exec, tasks, roots: rootMessages };
 }
 
+/** How long a start that could not record its run keeps trying to remove what it wrote. */
+const COMPENSATION_BUDGET_MS = 10_000;
+
+async function removeUnstartedRun(deps: StartRunDeps, ref: { tenant_code: string; peid: string }): Promise<void> {
+  const until = deps.clock() + COMPENSATION_BUDGET_MS;
+  for (let delay = 200; ; delay *= 2) {
+    try {
+      await deps.runs.deleteRun(ref);
+      return;
+    } catch (err) {
+      if (deps.clock() + delay > until || delay > COMPENSATION_BUDGET_MS) {
+        logger.error('could not remove a run whose start failed', { peid: ref.peid, error: err as Error });
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 /** Starts a run of the caller's active playbook; answers with its peid. */
 export async function startRun(
   deps: StartRunDeps,
@@ -113,7 +132,9 @@ export async function startRun(
   try {
     await deps.runs.insertRun(exec, tasks);
   } catch (err) {
-    await deps.runs.deleteRun(ref);
+    // The writes may have been applied although the driver reported a failure (a connection
+    // cut mid-answer): remove whatever was written, retrying while the database comes back.
+    await removeUnstartedRun(deps, ref);
     throw new ServiceUnavailableError('could not record the run, try again', { cause: err });
   }
   logger.appendKeys({ peid });

@@ -20,6 +20,27 @@ const statusByCode: Record<ErrorCode, number> = {
   SERVICE_UNAVAILABLE: 503,
 };
 
+/** A dependency that is unreachable right now (MongoDB down, a connection cut): a retry may succeed. */
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoPoolClearedError',
+  'MongoServerClosedError',
+  'MongoTopologyClosedError',
+]);
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function isDependencyUnavailable(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth += 1, e = e.cause) {
+    if (UNAVAILABLE_ERRORS.has(e.name)) return true;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
 /** Maps any thrown value to the contract's error body. */
 export function errorToResponse(err: unknown): JsonResponse {
   if (err instanceof AppError) {
@@ -34,6 +55,15 @@ export function errorToResponse(err: unknown): JsonResponse {
     return jsonResponse(status, { error: body }, headers);
   }
   metrics.addMetric('Errors', MetricUnit.Count, 1);
+  if (isDependencyUnavailable(err)) {
+    // Unavailable, not broken: a clear 503 the client may retry (the driver's message stays in the log).
+    logger.error('dependency unavailable', { error: err as Error });
+    return jsonResponse(
+      503,
+      { error: { code: 'SERVICE_UNAVAILABLE', message: 'a dependency is unavailable, try again' } },
+      { 'retry-after': '1' },
+    );
+  }
   logger.error('unhandled error', { error: err as Error });
   return jsonResponse(500, { error: { code: 'INTERNAL', message: 'internal error' } });
 }

@@ -6,6 +6,9 @@
  *   /flaky/<key>/<n>[/...]     500 for the first <n> calls with that key, then 200
  *   /score/<n>[/...]           200 { score: n }
  *   /big/<bytes>               200 with a body of that many bytes
+ *   /echo-headers[/...]        200 { headers } (the request headers, as received)
+ *   /redirect/<code>?to=<url>  that 3xx status with Location: <url>
+ *   /random-fail/<pct>[/...]   500 for about <pct>% of calls (random), else 200
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +18,7 @@ export interface StubCall {
   path: string;
   body: unknown;
   at: number;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface Stub {
@@ -60,7 +64,7 @@ export async function startStub(): Promise<Stub> {
     stub.maxConcurrent = Math.max(stub.maxConcurrent, active);
     const path = req.url ?? '/';
     const body = await readBody(req);
-    calls.push({ method: req.method ?? 'GET', path, body, at: Date.now() });
+    calls.push({ method: req.method ?? 'GET', path, body, at: Date.now(), headers: req.headers });
     const seg = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
     const send = (status: number, payload: unknown) => {
       active -= 1;
@@ -87,6 +91,20 @@ export async function startStub(): Promise<Stub> {
         return;
       case 'big':
         send(200, { data: 'x'.repeat(Number(seg[1] ?? 0)) });
+        return;
+      case 'echo-headers':
+        send(200, { headers: req.headers });
+        return;
+      case 'redirect': {
+        const to = new URL(path, 'http://stub').searchParams.get('to') ?? '/';
+        active -= 1;
+        res.writeHead(Number(seg[1] ?? 302), { location: to, 'content-type': 'application/json' });
+        res.end(JSON.stringify({ redirect: to }));
+        return;
+      }
+      case 'random-fail':
+        if (Math.random() * 100 < Number(seg[1] ?? 5)) send(500, { failed: true });
+        else send(200, { ok: true });
         return;
       default:
         send(200, { ok: true, path, body });

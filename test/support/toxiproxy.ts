@@ -101,7 +101,7 @@ export async function startToxiproxy(): Promise<RunningServer> {
   return { url, pid: child.pid ?? 0, stop: () => stopChild(child) };
 }
 
-export interface Proxy {
+export interface ProxyLink {
   name: string;
   /** host:port the product connects to. */
   listen: string;
@@ -133,7 +133,7 @@ export class Toxiproxy {
   }
 
   /** Creates a proxy to `upstream` (host:port) listening on a random local port. */
-  async createProxy(name: string, upstream: string): Promise<Proxy> {
+  async createProxy(name: string, upstream: string): Promise<ProxyLink> {
     const created = (await this.call('POST', '/proxies', { name, listen: '127.0.0.1:0', upstream })) as {
       listen: string;
     };

@@ -31,6 +31,11 @@ for (const [net, prefix] of [
   ['fe80::', 10],
   ['ff00::', 8],
   ['fd00:ec2::', 32],
+  // Forms that embed an IPv4 address the checks below would not extract: IPv4-compatible
+  // (deprecated, `[::169.254.169.254]`), IPv4-translated (SIIT) and local-use NAT64.
+  ['::', 96],
+  ['::ffff:0:0:0', 96],
+  ['64:ff9b:1::', 48],
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }

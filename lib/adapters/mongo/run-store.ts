@@ -173,7 +173,9 @@ export function createRunStore(db: Db): RunStore {
     },
 
     async deleteRun(ref) {
-      await Promise.allSettled([
+      // Both must happen: the caller retries the compensation until it does (a start that
+      // failed must not leave a run behind for the reaper to execute or nobody to finish).
+      await Promise.all([
         // index: _id
         execs.deleteOne(indexed(RUN_QUERIES.execById, { _id: ref.peid, tenant_code: ref.tenant_code })),
         // index: peid_seq

@@ -1,0 +1,195 @@
+/**
+ * Case 7, memory: one process (a child, bundled like the deployed function, run with
+ * --expose-gc) consumes 10,000 task messages with the real executeTask handler: peak
+ * RSS, and the heap after a full GC after the warm-up and at the end.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import type { Db } from 'mongodb';
+import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
+import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
+import { playbookCatalog } from '../../lib/services.js';
+import { ROOT } from '../../scripts/lib/stack.mjs';
+import type { Stub } from '../../test/support/stub-server.js';
+import { bundle } from '../lib/bundle.js';
+import type { BenchEnv } from '../lib/env.js';
+import { round, row, targets } from '../lib/stats.js';
+import type { BenchCase, BenchContext, CaseOutcome } from '../lib/types.js';
+import {
+  type Caller,
+  clearRuns,
+  drive,
+  fanOutPlaybook,
+  startRunVia,
+  storePlaybook,
+  waitFinished,
+} from '../lib/workload.js';
+
+const MB = 1024 * 1024;
+
+const TENANTS = 10;
+
+interface ChildReport {
+  tasks: number;
+  invocations: number;
+  wallMs: number;
+  peakRss: number;
+  peakRssSampled: number;
+  checkpoints: Array<{ tasks: number; heapUsed: number; rss: number; external: number }>;
+}
+
+function runChild(file: string, sourceMaps: boolean, env: NodeJS.ProcessEnv): Promise<ChildReport> {
+  return new Promise((resolve, reject) => {
+    const args = ['--expose-gc', ...(sourceMaps ? ['--enable-source-maps'] : []), file];
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`memory consumer exited ${code}: ${err.slice(-1500)}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as ChildReport);
+      } catch {
+        reject(new Error(`memory consumer printed ${out.slice(0, 300)} ${err.slice(-500)}`));
+      }
+    });
+  });
+}
+
+const METHOD = `
+**Workload.** 1,000 runs (50 with --quick) of 10 independent http tasks each (the stub answers at once), spread
+over 10 tenants, are started through the product's runPlaybook handler, putting 10,000 task messages on the queue. Then one child
+process — bench/children/memory-consumer.ts bundled with serverless.yml's esbuild options and run with
+${'`'}--expose-gc --enable-source-maps${'`'} — consumes all of them with the real executeTask handler behind the Lambda-like
+poller (batch 10, concurrency 10: the deployed shape, as one warm container that never recycles).
+**Measured.** Peak RSS of the child (the kernel's high-water mark, ${'`'}process.resourceUsage().maxRSS${'`'}); heap used
+after two full GCs after the first 1,000 tasks (warm-up) and every 2,000 tasks after, with the poller paused.
+"No heap growth" = heap at the end <= 1.1 x heap after warm-up. The poller and its SQS client live in the child
+too (Lambda's own poller would not), so the figure is slightly pessimistic.
+`;
+
+export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benchDir: string }): BenchCase {
+  return {
+    id: 'memory',
+    title: 'Memory: the task consumer over 10,000 tasks',
+    claim:
+      'Memory Usage: 100MB -> 30-50MB heap, 50-70% reduction (seed 5.1/5.2 pooling); ours: peak RSS <= 128 MB, no heap growth',
+    method: METHOD,
+    async run(ctx: BenchContext): Promise<CaseOutcome> {
+      const { observer: db, env, stub } = opts;
+      const runs = ctx.quick ? 50 : 1_000;
+      const file = path.join(opts.benchDir, 'out', 'memory-consumer.mjs');
+      const bytes = await bundle(path.join(opts.benchDir, 'children', 'memory-consumer.ts'), file);
+      // Several tenants, so the per-tenant fairness cap (50 running tasks) is not what is measured.
+      const tenants = Array.from({ length: TENANTS }, (_, t) => ({ tenant_code: `memory-tenant-${t}`, sub: 'bench' }));
+      for (const t of tenants) {
+        await storePlaybook(playbookCatalog(), t, fanOutPlaybook('memory-10', `${stub.url}/ok/memory`, 10));
+      }
+      /** Queues `runs` runs, lets one child consume them all, checks every run completed. */
+      const consume = async (sourceMaps: boolean, runs: number): Promise<ChildReport> => {
+        const tasks = runs * 10;
+        await clearRuns(db);
+        const peids: string[] = [];
+        await drive(runs, 50, async (i) => {
+          peids.push(await startRunVia(runPlaybookHandler, tenants[i % TENANTS] as Caller, 'memory-10'));
+        });
+        ctx.log(
+          `memory: ${tasks} task messages queued, consuming in a child process${sourceMaps ? '' : ' (no source maps)'}`,
+        );
+        const report = await runChild(file, sourceMaps, {
+          ...env.childEnv(),
+          BENCH_MEMORY_TASKS: String(tasks),
+          BENCH_MEMORY_WARMUP: String(Math.min(1_000, tasks / 5)),
+          BENCH_MEMORY_CHECKPOINT: String(ctx.quick ? 100 : 2_000),
+        });
+        const finished = await waitFinished(db, peids, 60_000, 50).catch(async (err: Error) => {
+          const byStatus = await db
+            .collection(COLLECTIONS.tasks)
+            .aggregate([{ $group: { _id: '$status', n: { $sum: 1 } } }])
+            .toArray();
+          throw new Error(
+            `${err.message}; child finished ${report.tasks} tasks; task statuses ${JSON.stringify(byStatus)}`,
+          );
+        });
+        const completed = [...finished.values()].filter((r) => r.execution_status === 'completed').length;
+        if (completed !== runs) throw new Error(`${completed} of ${runs} runs completed`);
+        return report;
+      };
+      try {
+        const report = await consume(true, runs);
+        // Diagnostic (full run only, 2,000 tasks: RSS peaks within the first thousand): without --enable-source-maps.
+        const noMaps = ctx.quick ? null : await consume(false, 200);
+        const warm = report.checkpoints[0];
+        const end = report.checkpoints.at(-1);
+        if (!warm || !end) throw new Error('no heap checkpoints');
+        const growth = end.heapUsed / warm.heapUsed;
+        const series = report.checkpoints.map((c) => `${c.tasks}: ${(c.heapUsed / MB).toFixed(1)} MB`).join(', ');
+        return {
+          rows: [
+            row({
+              case: 'memory',
+              name: 'memory.peak-rss',
+              unit: 'MB peak RSS of the consumer process',
+              baseline: null,
+              optimized: round(report.peakRss / MB, 1),
+              ratio: null,
+              target: targets.valueAtMost(128, '<= 128 MB'),
+            }),
+            row({
+              case: 'memory',
+              name: 'memory.heap-growth',
+              unit: 'MB heap after GC: after warm-up vs at the end',
+              baseline: round(warm.heapUsed / MB, 1),
+              optimized: round(end.heapUsed / MB, 1),
+              ratio: round(growth, 3),
+              target: targets.ratioAtMost(1.1, '<= 1.1x (no growth)'),
+            }),
+          ],
+          details: {
+            tasks: report.tasks,
+            runs,
+            consumer_bundle_bytes: bytes,
+            wall_ms: round(report.wallMs, 0),
+            tasks_per_s: round((report.tasks * 1000) / report.wallMs, 1),
+            peak_rss_mb: round(report.peakRss / MB, 1),
+            peak_rss_sampled_mb: round(report.peakRssSampled / MB, 1),
+            diagnostic_without_source_maps: noMaps
+              ? {
+                  peak_rss_mb: round(noMaps.peakRss / MB, 1),
+                  heap_used_end_mb: round((noMaps.checkpoints.at(-1)?.heapUsed ?? 0) / MB, 2),
+                }
+              : null,
+            checkpoints: report.checkpoints.map((c) => ({
+              tasks: c.tasks,
+              heap_used_mb: round(c.heapUsed / MB, 2),
+              rss_mb: round(c.rss / MB, 1),
+              external_mb: round(c.external / MB, 2),
+            })),
+          },
+          notes: [
+            `${report.tasks.toLocaleString('en-US')} tasks in ${report.invocations} invocations and ${(report.wallMs / 1000).toFixed(1)} s (${((report.tasks * 1000) / report.wallMs).toFixed(0)} tasks/s, pauses for the checkpoints included); all ${runs} runs completed`,
+            `peak RSS ${(report.peakRss / MB).toFixed(1)} MB; heap after GC by tasks done: ${series}`,
+            ...(noMaps
+              ? [
+                  `diagnostic: the same consumer without ${'`'}--enable-source-maps${'`'} (serverless.yml sets it in NODE_OPTIONS) peaks at ${(noMaps.peakRss / MB).toFixed(1)} MB RSS over ${noMaps.tasks.toLocaleString('en-US')} tasks`,
+                ]
+              : []),
+          ],
+        };
+      } finally {
+        await env.purgeQueue();
+        await clearRuns(db);
+      }
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * The task consumer as Lambda runs it: the real executeTask handler fed by the
+ * Lambda-like SQS poller (test/support/sqs-poller.ts) from the real local queue.
+ * The poller gets an SQS client of its own, as the event source mapping is not
+ * the function's client (so it is not counted in the function's round trips).
+ */
+import { createSqsClient } from '../../lib/clients.js';
+import { type SqsHandler, SqsPoller } from '../../test/support/sqs-poller.js';
+import type { BenchEnv } from './env.js';
+
+export interface ConsumerShape {
+  batchSize: number;
+  maxConcurrency: number;
+}
+
+/** serverless.yml's event source mapping for executeTask (batchSize 10, maximumConcurrency 10). */
+export const DEPLOYED: ConsumerShape = { batchSize: 10, maxConcurrency: 10 };
+
+export interface Consumer {
+  /** Starts a poller of this shape (stopping any previous one first). */
+  start(shape: ConsumerShape): Promise<SqsPoller>;
+  stop(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A consumer over the run's task queue; `handler` is functions/execute-task.ts's handler. */
+export function createConsumer(env: BenchEnv, handler: unknown): Consumer {
+  const sqs = createSqsClient(env.endpoints.region, env.endpoints.sqsEndpoint);
+  let current: SqsPoller | undefined;
+  return {
+    async start(shape) {
+      await current?.stop();
+      current = new SqsPoller({
+        sqs,
+        queueUrl: env.queueUrl,
+        handler: handler as SqsHandler,
+        batchSize: shape.batchSize,
+        maxConcurrency: shape.maxConcurrency,
+        functionTimeoutMs: 120_000,
+        waitTimeSeconds: 1,
+      }).start();
+      return current;
+    },
+    async stop() {
+      await current?.stop();
+      current = undefined;
+    },
+    async close() {
+      await current?.stop();
+      sqs.destroy();
+    },
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * The bench's outputs: results.json (validated before it is written), results.md
+ * (the seed's table with our measured column, all rows, one section per case) and
+ * ratios.svg (bench/lib/chart.ts).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { renderRatioChart } from './chart.js';
+import type { BenchCase, CaseOutcome, Row } from './types.js';
+
+const num = z.number().finite().nullable();
+
+/** The schema of results.json; CI's quick run only checks that a run produces a file that passes it. */
+export const resultsSchema = z.object({
+  machine: z.object({
+    description: z.string(),
+    cpus: z.number().int().positive(),
+    cpu_model: z.string(),
+    memory_gb: z.number().positive(),
+    os: z.string(),
+    load_avg_start: z.array(z.number()),
+    load_avg_end: z.array(z.number()),
+  }),
+  node: z.string(),
+  date: z.string(),
+  mode: z.enum(['full', 'quick', 'partial']),
+  duration_s: z.number().nonnegative(),
+  cases: z.array(
+    z.object({
+      case: z.string(),
+      name: z.string(),
+      unit: z.string(),
+      baseline: num,
+      optimized: num,
+      ratio: num,
+      target: z.string(),
+      target_kind: z.enum(['ratio-min', 'ratio-max', 'value-max', 'value-min', 'info']),
+      target_value: num,
+      pass: z.boolean().nullable(),
+      skipped: z.string().optional(),
+      note: z.string().optional(),
+    }),
+  ),
+  details: z.record(z.string(), z.unknown()),
+  errors: z.array(z.object({ case: z.string(), message: z.string() })),
+});
+
+export type Results = z.infer<typeof resultsSchema>;
+
+export interface CaseRun {
+  bench: BenchCase;
+  outcome: CaseOutcome | null;
+  error?: string;
+}
+
+export function machineInfo(loadStart: number[]): Results['machine'] {
+  const cpus = os.cpus();
+  const model = cpus[0]?.model.trim() ?? 'unknown';
+  const memGb = Math.round((os.totalmem() / 1024 ** 3) * 10) / 10;
+  return {
+    description: `${cpus.length} x ${model}, ${memGb} GB RAM, ${os.type()} ${os.release()}`,
+    cpus: cpus.length,
+    cpu_model: model,
+    memory_gb: memGb,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    load_avg_start: loadStart.map((x) => Math.round(x * 100) / 100),
+    load_avg_end: os.loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+function flatRow(r: Row): Results['cases'][number] {
+  const clean = (x: number | null) => (x === null || !Number.isFinite(x) ? null : x);
+  return {
+    case: r.case,
+    name: r.name,
+    unit: r.unit,
+    baseline: clean(r.baseline),
+    optimized: clean(r.optimized),
+    ratio: clean(r.ratio),
+    target: r.target.text,
+    target_kind: r.target.kind,
+    target_value: r.target.value,
+    pass: r.pass,
+    ...(r.skipped ? { skipped: r.skipped } : {}),
+    ...(r.note ? { note: r.note } : {}),
+  };
+}
+
+/** Assembles and validates the results object. */
+export function buildResults(runs: CaseRun[], mode: Results['mode'], started: number, loadStart: number[]): Results {
+  const results: Results = {
+    machine: machineInfo(loadStart),
+    node: process.version,
+    date: new Date(started).toISOString(),
+    mode,
+    duration_s: Math.round((Date.now() - started) / 1000),
+    cases: runs.flatMap((r) => (r.outcome?.rows ?? []).map(flatRow)),
+    details: Object.fromEntries(runs.filter((r) => r.outcome).map((r) => [r.bench.id, r.outcome?.details])),
+    errors: runs.filter((r) => r.error).map((r) => ({ case: r.bench.id, message: r.error ?? '' })),
+  };
+  return resultsSchema.parse(results);
+}
+
+const fmt = (x: number | null, unit = ''): string => {
+  if (x === null) return '–';
+  const abs = Math.abs(x);
+  const s = abs >= 100 ? x.toFixed(0) : abs >= 10 ? x.toFixed(1) : x.toFixed(2);
+  return `${s}${unit}`;
+};
+const verdict = (r: Results['cases'][number]): string =>
+  r.skipped ? `skipped: ${r.skipped}` : r.pass === null ? 'info' : r.pass ? '**pass**' : '**MISS**';
+
+/** The seed's table (its "Detailed Performance Comparison"), each line next to what we measured. */
+const SEED_TABLE: Array<{ optimization: string; metric: string; seed: string; claim: string; rows: string[] }> = [
+  {
+    optimization: 'Database Queries',
+    metric: 'Response Time',
+    seed: '500-2000ms -> 50-200ms',
+    claim: '5-10x faster',
+    rows: ['status-writes.time', 'status-writes.round-trips', 'top-playbooks.pipeline', 'top-playbooks.serve'],
+  },
+  {
+    optimization: 'Concurrent Requests',
+    metric: 'Throughput',
+    seed: '100 req/sec -> 300-400 req/sec',
+    claim: '3-4x increase',
+    rows: ['run-starts.throughput', 'run-starts.round-trips'],
+  },
+  {
+    optimization: 'Memory Usage',
+    metric: 'Heap Allocation',
+    seed: '100MB -> 30-50MB',
+    claim: '50-70% reduction',
+    rows: ['memory.peak-rss', 'memory.heap-growth'],
+  },
+  {
+    optimization: 'Task Execution',
+    metric: 'Parallel Tasks',
+    seed: 'Sequential -> 5-10 parallel',
+    claim: '5-10x throughput',
+    rows: ['task-fanout.speedup', 'task-fanout.critical-path'],
+  },
+  {
+    optimization: 'Cache Hit Ratio',
+    metric: 'Cache Performance',
+    seed: '0% -> 80-90%',
+    claim: '80-90% cache hits',
+    rows: ['playbook-reads.hit-ratio', 'playbook-reads.latency'],
+  },
+  {
+    optimization: 'HTTP client pool (seed 2.3)',
+    metric: 'Integration call time',
+    seed: 'new connection per call -> shared pool',
+    claim: '(no number)',
+    rows: ['integration-calls.time'],
+  },
+];
+
+/** Read before comparing any absolute number here with production. */
+const CAVEATS = [
+  "mongo-java-server never uses non-unique indexes, and a unique one only when the query's keys are exactly its keys; " +
+    "the project's launcher (tools/emulators) adds what MongoDB does for `_id`: any filter with an `_id` equality or `$in` " +
+    'is served from the _id index. A server started before that launcher change scans the collection for every product ' +
+    'filter that adds `tenant_code` or a condition to `_id` (claims, result writes, run loads, closing tasks): that caps ' +
+    '`status-writes` and makes the consumer slow as the task collection grows (`memory`: tens instead of a hundred and more ' +
+    'tasks/s); `npm run stack:down && npm run stack:up` restarts it. Queries by other fields (e.g. `peid` on tasks) still scan.',
+  'The driver splits a bulk write into batches of 999 operations against mongo-java-server (MongoDB: 100,000), ' +
+    'hence 2 commands per 1,000 results.',
+  'The emulators are JVMs (C1 only, serial GC) shared with other test suites: long tails (p99) are theirs.',
+  'Run starts invoke 50 handlers concurrently in one process with one MongoDB pool of 10 connections, where Lambda runs ' +
+    '50 containers with a pool each; both sides share that limit.',
+  'Integration calls go over loopback without TLS, so the keep-alive ratio is a lower bound of what it saves against a ' +
+    'remote HTTPS service.',
+  'Point MONGO_URI / REDIS_URL / SQS_ENDPOINT / DYNAMODB_ENDPOINT at real services to run the same bench against them ' +
+    '(the stack then leaves those servers alone).',
+];
+
+function measuredCell(r: Results['cases'][number] | undefined, name: string): string {
+  if (!r) return `${name}: not run`;
+  if (r.skipped) return `${name}: skipped (${r.skipped})`;
+  const value =
+    r.target_kind === 'value-max' || r.target_kind === 'value-min' || r.baseline === null
+      ? `${fmt(r.optimized)} ${r.unit}`
+      : `${fmt(r.baseline)} -> ${fmt(r.optimized)} ${r.unit} (**${fmt(r.ratio)}x**)`;
+  return `${name}: ${value}`;
+}
+
+/** results.md. */
+export function renderMarkdown(results: Results, runs: CaseRun[]): string {
+  const byName = new Map(results.cases.map((r) => [r.name, r]));
+  const out: string[] = [];
+  out.push("# Benchmarks: the seed's performance claims, measured");
+  out.push('');
+  out.push('_Generated by `npm run bench` (bench/run.ts); do not edit by hand. Issue 6 describes the cases._');
+  out.push('');
+  out.push(
+    '**Absolute numbers are from a shared 2-core machine (other test suites ran on it at the same time); only the ratios carry.** ' +
+      'Baseline and product run in the same process against the same local servers (mongo-java-server, ElasticMQ, ' +
+      'redis-server, dynalite), alternating, after a warm-up; every figure is a median over the rounds.',
+  );
+  out.push('');
+  out.push(
+    `Run: ${results.date}, mode \`${results.mode}\`, ${results.duration_s} s, Node ${results.node}, ${results.machine.description}, ` +
+      `load average ${results.machine.load_avg_start.join(' / ')} at start and ${results.machine.load_avg_end.join(' / ')} at the end.`,
+  );
+  out.push('');
+  out.push("## The seed's table, with our measured column");
+  out.push('');
+  out.push(
+    "| Optimization | Metric | Seed: current -> optimized | Seed's claim | Measured here (baseline -> product) | Our target | Result |",
+  );
+  out.push('|---|---|---|---|---|---|---|');
+  for (const s of SEED_TABLE) {
+    const rows = s.rows.map((n) => byName.get(n));
+    const measured = s.rows.map((n, i) => measuredCell(rows[i], n)).join('<br>');
+    const tgt = rows.map((r) => (r ? r.target : '–')).join('<br>');
+    const res = rows.map((r) => (r ? verdict(r) : '–')).join('<br>');
+    out.push(`| ${s.optimization} | ${s.metric} | ${s.seed} | ${s.claim} | ${measured} | ${tgt} | ${res} |`);
+  }
+  const bundles = results.cases.filter((r) => r.name.startsWith('cold-start.bundle.') && r.optimized !== null);
+  if (bundles.length > 0) {
+    const largest = bundles.reduce((a, b) => ((b.optimized ?? 0) > (a.optimized ?? 0) ? b : a));
+    const over = bundles.filter((r) => r.pass === false).length;
+    const init = byName.get('cold-start.init.execute-task');
+    out.push(
+      `| Cold start (ours, not in the seed) | Bundle size, module init | unbundled sources -> one esbuild bundle per function | – | ` +
+        `${bundles.length - over} of ${bundles.length} bundles <= 1.5 MB; largest ${largest.name.slice('cold-start.bundle.'.length)} ${fmt(largest.optimized)} KB` +
+        `${init ? `<br>${measuredCell(init, init.name)}` : ''} | <= 1536 KB each${init ? '<br>informational' : ''} | ` +
+        `${over === 0 ? '**pass**' : `**MISS** (${over})`}${init ? '<br>info' : ''} |`,
+    );
+  }
+  out.push('');
+  out.push('![Improvement factors, product over baseline, with targets](ratios.svg)');
+  out.push('');
+  out.push('## All rows');
+  out.push('');
+  out.push('| Row | Unit | Baseline | Product | Ratio | Target | Result |');
+  out.push('|---|---|---:|---:|---:|---|---|');
+  for (const r of results.cases) {
+    out.push(
+      `| ${r.name} | ${r.unit} | ${fmt(r.baseline)} | ${fmt(r.optimized)} | ${r.ratio === null ? '–' : `${fmt(r.ratio)}x`} | ${r.target} | ${verdict(r)} |`,
+    );
+  }
+  out.push('');
+  out.push(
+    'Ratio: how many times better the product is than the baseline (baseline / product for times, sizes and round trips; ' +
+      'product / baseline for throughput). For `task-fanout.critical-path` it is product latency / the physical floor, ' +
+      'and for `memory.heap-growth` heap at the end / heap after warm-up.',
+  );
+  out.push('');
+  out.push('## What the local stack distorts');
+  out.push('');
+  for (const line of CAVEATS) out.push(`- ${line}`);
+  if (results.errors.length > 0) {
+    out.push('');
+    out.push('## Errors');
+    out.push('');
+    for (const e of results.errors) out.push(`- ${e.case}: ${e.message}`);
+  }
+  out.push('');
+  out.push('## Per case');
+  runs.forEach((run, i) => {
+    out.push('');
+    out.push(`### ${i + 1}. ${run.bench.title} (\`${run.bench.id}\`)`);
+    out.push('');
+    out.push(`Answers: ${run.bench.claim}.`);
+    out.push('');
+    out.push(run.bench.method.trim());
+    const notes = run.outcome?.notes ?? [];
+    if (notes.length > 0) {
+      out.push('');
+      out.push('Measured:');
+      out.push('');
+      for (const n of notes) out.push(`- ${n}`);
+    }
+    if (run.error) {
+      out.push('');
+      out.push(`**Error:** ${run.error}`);
+    }
+  });
+  out.push('');
+  out.push('## How to run');
+  out.push('');
+  out.push('```');
+  out.push(
+    'npm run bench                 # full run (about 10 minutes), rewrites bench/results.{json,md} and bench/ratios.svg',
+  );
+  out.push('npm run bench -- --quick      # small variant (under 2 minutes), writes bench/out/quick/');
+  out.push('npm run bench -- --only=task-fanout,run-starts   # some cases, writes bench/out/partial/');
+  out.push('```');
+  out.push('');
+  out.push(
+    'The bench starts the local stack if it is not running (and stops only what it started), uses a database ' +
+      '`bench_<random>` and a task queue + DLQ of its own, and removes them (and its Redis keys) at the end.',
+  );
+  out.push('');
+  out.push(
+    'Cases live in bench/cases/ (one BenchCase each, registered in bench/suite.ts), baselines in bench/baselines/, ' +
+      'shared workload pieces (playbook shapes, API Gateway events, bounded-concurrency driver, run completion, the ' +
+      'Lambda-like consumer, round-trip counters) in bench/lib/.',
+  );
+  out.push('');
+  return out.join('\n');
+}
+
+/** Writes results.json, results.md and ratios.svg into `dir`; returns their paths. */
+export async function writeOutputs(dir: string, results: Results, runs: CaseRun[]): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files = {
+    json: path.join(dir, 'results.json'),
+    md: path.join(dir, 'results.md'),
+    svg: path.join(dir, 'ratios.svg'),
+  };
+  await writeFile(files.json, `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(files.md, renderMarkdown(results, runs));
+  await writeFile(files.svg, await renderRatioChart(results));
+  return Object.values(files);
+}

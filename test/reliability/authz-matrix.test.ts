@@ -1,0 +1,269 @@
+/**
+ * The authorization matrix of every route in test/support/api.ts ROUTES (the deployed
+ * API's routes, kept equal to serverless.yml by another test), through the real
+ * authorizer: own tenant -> the route's success code; another tenant's resource -> 404
+ * (exactly as an unknown id); no token -> 401; expired, wrong signature, alg none,
+ * missing or malformed tenant_code, tampered payload -> 403.
+ */
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../scripts/lib/token.js';
+import { type ApiRequest, type ApiResponse, api, ROUTES, type Route } from '../support/api.js';
+import { TEST_JWT_SECRET } from '../support/endpoints.js';
+import { createHarness, type Harness } from '../support/harness.js';
+
+let h: Harness;
+/** Everything the functions logged during this file, at DEBUG level. */
+const logged: string[] = [];
+let stopCapture: () => void = () => undefined;
+const ALERT_MARKER = `alert-marker-${Date.now()}`;
+/** Every bearer token sent in this file. */
+const usedTokens: string[] = [];
+const secret = new TextEncoder().encode(TEST_JWT_SECRET);
+const b64url = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const nowS = () => Math.floor(Date.now() / 1000);
+
+/** Tokens that must never pass the authorizer. */
+const BAD_TOKENS: Record<string, () => Promise<string>> = {
+  expired: () =>
+    new SignJWT({ tenant_code: 'tenant-a' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setIssuedAt(nowS() - 7200)
+      .setExpirationTime(nowS() - 3600)
+      .sign(secret),
+  'wrong signature': () => mintToken('another-secret-of-enough-length-42', { tenant: 'tenant-a', sub: 'analyst-a' }),
+  'alg none': async () =>
+    `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ tenant_code: 'tenant-a', sub: 'analyst-a', exp: nowS() + 3600 })}.`,
+  'missing tenant_code': () =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setExpirationTime('1h')
+      .sign(secret),
+  'tenant_code as an operator': () =>
+    new SignJWT({ tenant_code: { $ne: null } })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setExpirationTime('1h')
+      .sign(secret),
+  'tenant_code with a path': () =>
+    new SignJWT({ tenant_code: '../tenant-a' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setExpirationTime('1h')
+      .sign(secret),
+  'missing sub': () =>
+    new SignJWT({ tenant_code: 'tenant-a' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setExpirationTime('1h')
+      .sign(secret),
+  'not yet valid (nbf)': () =>
+    new SignJWT({ tenant_code: 'tenant-a' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setNotBefore(nowS() + 3600)
+      .setExpirationTime(nowS() + 7200)
+      .sign(secret),
+  'HS512 (algorithm not allowed)': () =>
+    new SignJWT({ tenant_code: 'tenant-a' })
+      .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
+      .setSubject('analyst-a')
+      .setExpirationTime('1h')
+      .sign(secret),
+  'tampered payload (tenant switched, signature kept)': async () => {
+    const [header, , sig] = (await mintToken(TEST_JWT_SECRET, { tenant: 'tenant-b', sub: 'analyst-b' })).split('.');
+    return `${header}.${b64url({ tenant_code: 'tenant-a', sub: 'analyst-b', exp: nowS() + 3600 })}.${sig}`;
+  },
+  garbage: async () => 'not-a-jwt',
+};
+
+/** Per route: the request that succeeds for the owner, the expected success status, and the resource in it. */
+interface Case {
+  own: number;
+  /** Builds the request for a token; `fresh` resources exist only for the owner's destructive calls. */
+  request(token: string | undefined): Promise<{ path: string; req: ApiRequest }>;
+  /** For collection routes: what another tenant must not see in its own answer. */
+  isolation?: (res: ApiResponse) => void;
+}
+
+let peidRunning = '';
+let peidFailed = '';
+let counter = 0;
+
+const playbook = (name: string) => ({
+  name,
+  tasks: [{ id: 'a', type: 'http', config: { method: 'GET', url: `${h.stub.url}/ok/authz` } }],
+});
+
+async function failedRun(): Promise<string> {
+  const peid = await h.startRun('authz-fails');
+  await h.waitFinished(peid, 30_000);
+  return peid;
+}
+
+const CASES: Record<string, Case> = {
+  'GET /health': { own: 200, request: async () => ({ path: '/health', req: {} }) },
+  'POST /playbooks': {
+    own: 201,
+    request: async () => ({ path: '/playbooks', req: { body: playbook(`authz-new-${++counter}`) } }),
+  },
+  'GET /playbooks': {
+    own: 200,
+    request: async () => ({ path: '/playbooks', req: {} }),
+    isolation: (res) => expect(JSON.stringify(res.body)).not.toContain('authz-pb'),
+  },
+  'GET /playbooks/{name}': { own: 200, request: async () => ({ path: '/playbooks/authz-pb', req: {} }) },
+  'PUT /playbooks/{name}': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb', req: { body: playbook('authz-pb') } }),
+  },
+  'DELETE /playbooks/{name}': {
+    own: 204,
+    request: async () => {
+      const name = `authz-del-${++counter}`;
+      await h.createPlaybook(playbook(name));
+      return { path: `/playbooks/${name}`, req: {} };
+    },
+  },
+  'GET /analytics/top-playbooks': { own: 200, request: async () => ({ path: '/analytics/top-playbooks', req: {} }) },
+  'POST /runplaybook': {
+    own: 202,
+    request: async () => ({
+      path: '/runplaybook',
+      req: { body: { playbook_name: 'authz-pb', alert_id: 'authz', alert: { user: ALERT_MARKER } } },
+    }),
+  },
+  'GET /executions': {
+    own: 200,
+    request: async () => ({ path: '/executions', req: {} }),
+    isolation: (res) => expect(JSON.stringify(res.body)).not.toContain(peidRunning),
+  },
+  'GET /executions/{peid}': { own: 200, request: async () => ({ path: `/executions/${peidRunning}`, req: {} }) },
+  'GET /executions/{peid}/timeline': {
+    own: 200,
+    request: async () => ({ path: `/executions/${peidRunning}/timeline`, req: {} }),
+  },
+  'POST /executions/{peid}/redrive': {
+    own: 202,
+    request: async () => ({ path: `/executions/${peidFailed}/redrive`, req: {} }),
+  },
+  'POST /executions/{peid}/cancel': {
+    own: 202,
+    request: async () => ({ path: `/executions/${await h.startRun('authz-pb')}/cancel`, req: {} }),
+  },
+};
+
+/** Logs at DEBUG for the rest of the file (the middleware would reset the level per invocation) and keeps them. */
+async function captureLogs(): Promise<void> {
+  const { logger } = await import('../../lib/observability.js');
+  const refresh = logger.refreshSampleRateCalculation.bind(logger);
+  logger.refreshSampleRateCalculation = () => undefined;
+  logger.setLogLevel('DEBUG');
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+    logged.push(String(chunk));
+    return (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+  stopCapture = () => {
+    process.stdout.write = write;
+    logger.refreshSampleRateCalculation = refresh;
+    logger.setLogLevel('SILENT');
+  };
+}
+
+beforeAll(async () => {
+  await captureLogs();
+  h = await createHarness();
+  await h.createPlaybook(playbook('authz-pb'));
+  await h.createPlaybook({
+    name: 'authz-fails',
+    tasks: [{ id: 'a', type: 'http', config: { method: 'GET', url: `${h.stub.url}/status/404` } }],
+  });
+  const p = h.poller().start();
+  peidFailed = await failedRun();
+  await p.stop();
+  // Left running (no consumer): cancel, read and timeline see a live run.
+  peidRunning = await h.startRun('authz-pb');
+});
+afterAll(async () => {
+  stopCapture();
+  await h.close();
+});
+
+async function call(route: Route, token: string | undefined): Promise<ApiResponse> {
+  const c = CASES[`${route.method} ${route.path}`] as Case;
+  const { path, req } = await c.request(token);
+  return api(route.method, path, { ...req, ...(token === undefined ? {} : { token }) });
+}
+
+describe('authorization matrix', () => {
+  it('covers every route', () => {
+    expect(ROUTES.map((r) => `${r.method} ${r.path}`).filter((k) => !(k in CASES))).toEqual([]);
+  });
+
+  const authRoutes = () => ROUTES.filter((r) => r.auth);
+
+  it('own tenant: the route succeeds', async () => {
+    for (const route of ROUTES) {
+      const res = await call(route, h.tokenA);
+      expect(res.status, `${route.method} ${route.path}: ${JSON.stringify(res.body)}`).toBe(
+        CASES[`${route.method} ${route.path}`]?.own,
+      );
+    }
+  });
+
+  it("another tenant: 404 for the other tenant's resources (like unknown ids); lists and runs never show them", async () => {
+    for (const route of authRoutes()) {
+      const c = CASES[`${route.method} ${route.path}`] as Case;
+      const res = await call(route, h.tokenB);
+      const what = `${route.method} ${route.path}: ${JSON.stringify(res.body)}`;
+      if (route.path.includes('{') || route.path === '/runplaybook') {
+        // tenant-b has no playbook 'authz-pb' and no such run.
+        expect(res.status, what).toBe(404);
+        expect(res.body, what).toMatchObject({ error: { code: 'NOT_FOUND' } });
+      } else {
+        expect(res.status, what).toBe(c.own);
+        c.isolation?.(res);
+      }
+    }
+    // Nothing tenant-b did touched tenant-a's resources.
+    expect((await h.execution(peidRunning)).execution_status).toBe('running');
+    expect((await api('GET', '/playbooks/authz-pb', { token: h.tokenA })).status).toBe(200);
+  });
+
+  it('no token: 401 on every authenticated route, the health check stays open', async () => {
+    for (const route of ROUTES) {
+      const res = await call(route, undefined);
+      expect(res.status, `${route.method} ${route.path}`).toBe(route.auth ? 401 : 200);
+    }
+    for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'bearer\ttoken with spaces']) {
+      const res = await api('GET', '/executions', { headers: { authorization: header } });
+      expect([401, 403], header).toContain(res.status);
+    }
+  });
+
+  it.each(Object.keys(BAD_TOKENS))('%s: 403 on every authenticated route', async (kind) => {
+    const token = await (BAD_TOKENS[kind] as () => Promise<string>)();
+    usedTokens.push(token);
+    for (const route of authRoutes()) {
+      const res = await call(route, token);
+      expect(res.status, `${kind} ${route.method} ${route.path}`).toBe(403);
+    }
+  });
+
+  it('the logs (DEBUG) of all of the above never contain a token, the signing secret or an alert', async () => {
+    const logs = logged.join('');
+    expect(logs).toContain('token refused');
+    expect(logs).toContain('"level":"DEBUG"');
+    for (const t of [h.tokenA, h.tokenB, ...usedTokens]) {
+      // A token's signature alone identifies it (headers and payloads repeat across tokens);
+      // unsigned ones (alg none, garbage) are checked whole.
+      const signature = t.split('.')[2];
+      const needle = signature && signature.length > 0 ? signature : t;
+      expect(logs.includes(needle), `token ${t.slice(0, 20)}... was logged`).toBe(false);
+    }
+    expect(logs.includes(TEST_JWT_SECRET)).toBe(false);
+    expect(logs.includes(ALERT_MARKER)).toBe(false);
+  });
+});

@@ -1,0 +1,619 @@
+/**
+ * Property-based fuzzing (fast-check) of every route's body, path and query through the
+ * in-process API Gateway (authorizer + real handlers + real MongoDB): random JSON, wrong
+ * types, huge strings and numbers, deep nesting, unicode, `__proto__` / `constructor` keys,
+ * MongoDB operators where scalars are expected, invalid JSONata, dependency cycles,
+ * 10,000-task playbooks. Invalid input always gets a 4xx with the contract's error body
+ * (never a 5xx, never a crash) and stores nothing. The number of cases is printed and
+ * recorded in docs/reliability.md.
+ */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
+import { type ApiRequest, type ApiResponse, api, ROUTES } from '../support/api.js';
+import { createHarness, type Harness } from '../support/harness.js';
+import { directDb } from './support/fixtures.js';
+
+const SEED = Number(process.env.RELIABILITY_SEED ?? 20_251_127);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+let h: Harness;
+let direct: Awaited<ReturnType<typeof directDb>>;
+let cases = 0;
+const perRoute = new Map<string, number>();
+
+const TARGET = 'fuzz-target';
+const EXISTING_PEID = { value: '' };
+
+function validPlaybook(name = TARGET): Record<string, unknown> {
+  return {
+    name,
+    description: 'fuzzing target',
+    category_id: 'phishing',
+    status: 'active',
+    tasks: [
+      {
+        id: 'lookup',
+        type: 'http',
+        config: { method: 'GET', url: 'https://intel.example/ip/{{ alert.src_ip }}', headers: { accept: 'json' } },
+        retry: { max_attempts: 2, backoff_ms: 100, max_backoff_ms: 1000 },
+        timeout_ms: 5000,
+      },
+      {
+        id: 'score',
+        type: 'transform',
+        depends_on: ['lookup'],
+        run_if: 'tasks.lookup.status = "succeeded"',
+        config: { expression: 'tasks.lookup.output.body.score' },
+      },
+      { id: 'done', type: 'noop', depends_on: ['score'], join: 'any', on_failure: 'continue' },
+    ],
+  };
+}
+
+beforeAll(async () => {
+  h = await createHarness();
+  direct = await directDb();
+  await h.createPlaybook(validPlaybook());
+  EXISTING_PEID.value = await h.startRun(TARGET, { src_ip: '203.0.113.1' });
+});
+afterAll(async () => {
+  console.log(
+    `[fuzz] ${cases} requests across ${perRoute.size} routes (seed ${SEED}): ${JSON.stringify(Object.fromEntries(perRoute))}`,
+  );
+  await h.close();
+  await direct.close();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Arbitraries
+
+/** A MongoDB query operator object, offered where a scalar is expected. */
+const mongoOperator = fc.constantFrom<unknown>(
+  { $ne: null },
+  { $gt: '' },
+  { $where: 'sleep(5000) || true' },
+  { $regex: '.*' },
+  { $in: ['a', 'b'] },
+  { $exists: true },
+  { $expr: { $eq: [1, 1] } },
+);
+
+/** Numbers that break integer/range schemas. */
+const hugeNumber = fc.constantFrom(1e308, -1e308, 2 ** 53 + 1, -1, 0.5, -0, 1e21, Number.MAX_SAFE_INTEGER);
+
+const unicodeString = fc.oneof(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }),
+  fc.constantFrom('😀', 'Ω≈ç√', '\u202Eevil', 'a\u0000b', '\uD800', 'ｆｕｌｌ', 'İstanbul', '\n\t'),
+);
+
+/** A value of any type but string. */
+const notAString = fc.oneof(
+  fc.integer(),
+  hugeNumber,
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 }),
+  mongoOperator,
+);
+
+const hugeString = (min: number) =>
+  fc.tuple(fc.string({ minLength: 1, maxLength: 4 }), fc.integer({ min, max: min * 2 })).map(([s, n]) => s.repeat(n));
+
+const invalidJsonata = fc.constantFrom(
+  '(((',
+  'tasks.a.output +',
+  '$$ $',
+  '"unterminated',
+  '{ "a": }',
+  'function($x) { $x',
+  ')',
+  '[1, 2',
+  '$lookup(',
+  '/* open comment',
+);
+
+/** A string that does not match [a-z0-9-]{1,64} (playbook names) or [a-z0-9_]{1,64} (ids). */
+const badName = fc.oneof(
+  fc.constant(''),
+  unicodeString.filter((s) => !/^[a-z0-9_-]{1,64}$/.test(s)),
+  fc.string({ minLength: 65, maxLength: 200 }).map((s) => `a${s.replace(/[^a-z]/g, 'b')}`),
+  fc.constantFrom('UPPER', 'with space', 'dot.name', '../etc/passwd', '$ne', 'a/b', "'; drop table --"),
+);
+
+/** Defines `key` as an own enumerable property, so "__proto__" is data and survives JSON.stringify. */
+function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function clone<T>(v: T): T {
+  return JSON.parse(JSON.stringify(v)) as T;
+}
+
+type Path = (string | number)[];
+
+function setAt(root: Record<string, unknown>, path: Path, value: unknown): void {
+  let node = root as Record<string | number, unknown>;
+  for (const seg of path.slice(0, -1)) node = node[seg] as Record<string | number, unknown>;
+  const last = path.at(-1) as string | number;
+  if (typeof last === 'number') node[last] = value;
+  else setKey(node as Record<string, unknown>, last, value);
+}
+
+/** Invalid-by-construction replacement values per field of a playbook. */
+const playbookMutations: Array<[Path, fc.Arbitrary<unknown>]> = [
+  [['name'], fc.oneof(badName, notAString)],
+  [['description'], fc.oneof(notAString, hugeString(2001))],
+  [
+    ['status'],
+    fc.oneof(
+      notAString,
+      unicodeString.filter((s) => s !== 'active' && s !== 'inactive'),
+    ),
+  ],
+  [['category_id'], fc.oneof(notAString, fc.constant(''), hugeString(65))],
+  [['tasks'], fc.oneof(fc.constant([]), fc.constant(null), fc.string(), fc.integer(), mongoOperator)],
+  [
+    ['tasks', 0],
+    fc.oneof(
+      notAString.filter((v) => typeof v !== 'object' || v === null),
+      fc.string(),
+    ),
+  ],
+  [['tasks', 0, 'id'], fc.oneof(badName, notAString, fc.constantFrom('__proto__', 'constructor', 'prototype'))],
+  [['tasks', 0, 'type'], fc.oneof(notAString, fc.constantFrom('shell', 'HTTP', 'exec', ''))],
+  [
+    ['tasks', 0, 'config'],
+    fc.oneof(
+      notAString.filter((v) => !isPlainObj(v)),
+      fc.constant({}),
+    ),
+  ],
+  [['tasks', 0, 'config', 'method'], fc.oneof(notAString, fc.constantFrom('get', 'TRACE', 'CONNECT', ''))],
+  [
+    ['tasks', 0, 'config', 'url'],
+    fc.oneof(
+      notAString,
+      fc.constant(''),
+      hugeString(2049),
+      fc.constantFrom('{{ ) }}', 'https://x/{{ unclosed', '}} stray'),
+    ),
+  ],
+  [
+    ['tasks', 0, 'config', 'headers'],
+    fc.oneof(fc.string(), fc.integer(), fc.constant({ a: 1 }), fc.constant({ a: { $ne: 1 } })),
+  ],
+  [['tasks', 0, 'retry'], fc.oneof(fc.string(), fc.constant({ max_attempts: 0 }), fc.constant({ max_attempts: 11 }))],
+  [['tasks', 0, 'retry', 'max_attempts'], fc.oneof(notAString, hugeNumber, fc.constantFrom(0, 11, 1.5, '3'))],
+  [
+    ['tasks', 0, 'timeout_ms'],
+    fc.oneof(
+      fc.string(),
+      hugeNumber.filter((n) => !(Number.isInteger(n) && n >= 1 && n <= 900_000)),
+      fc.constant(0),
+    ),
+  ],
+  [['tasks', 0, 'join'], fc.oneof(notAString, fc.constantFrom('ALL', 'some', ''))],
+  [['tasks', 0, 'on_failure'], fc.oneof(notAString, fc.constantFrom('ignore', ''))],
+  [
+    ['tasks', 1, 'depends_on'],
+    fc.oneof(fc.string(), fc.constant(['nope']), fc.constant(['score']), fc.constant([{ $ne: null }])),
+  ],
+  [['tasks', 1, 'run_if'], fc.oneof(notAString, fc.constant(''), invalidJsonata, hugeString(4097))],
+  [['tasks', 1, 'config', 'expression'], fc.oneof(notAString, fc.constant(''), invalidJsonata, hugeString(16_385))],
+  [['tasks', 2, 'id'], fc.constant('lookup')], // duplicate id
+];
+
+function isPlainObj(v: unknown): boolean {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** An unknown key for a strict object: typos, prototype keys, operators, random names. */
+const unknownKey = fc.oneof(
+  fc.constantFrom(
+    '__proto__',
+    'constructor',
+    'prototype',
+    '$where',
+    '$set',
+    'depend_on',
+    'runif',
+    'tenant_code',
+    'pid',
+  ),
+  fc.string({ minLength: 1, maxLength: 12 }).map((s) => `x_${s}`),
+);
+
+/** Where an unknown key may be added (all strict objects). */
+const strictObjects: Path[] = [[], ['tasks', 0], ['tasks', 0, 'config'], ['tasks', 0, 'retry'], ['tasks', 2]];
+
+/** A dependency cycle c0 -> c1 -> ... -> c(n-1) -> c0, with or without a genuine root task beside it. */
+const cyclicPlaybook = fc.tuple(fc.integer({ min: 1, max: 30 }), fc.boolean()).map(([n, withRoot]) => ({
+  name: 'cyclic',
+  tasks: [
+    ...(withRoot ? [{ id: 'root', type: 'noop' }] : []),
+    ...Array.from({ length: n }, (_, i) => ({
+      id: `c${i}`,
+      type: 'noop',
+      depends_on: [`c${(i + n - 1) % n}`, ...(withRoot && i === 0 ? ['root'] : [])],
+    })),
+  ],
+}));
+
+/** Mutated playbook bodies (as raw JSON text, so "__proto__" keys survive). */
+const invalidPlaybookBody: fc.Arbitrary<string> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .constantFrom(...playbookMutations)
+      .chain(([path, arb]) => arb.map((v) => ({ path, v })))
+      .map(({ path, v }) => {
+        const body = validPlaybook();
+        setAt(body, path, v);
+        return JSON.stringify(body);
+      }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...strictObjects), unknownKey, fc.jsonValue({ maxDepth: 2 }))
+      .map(([path, key, v]) => {
+        const body = validPlaybook();
+        const target =
+          path.length === 0
+            ? body
+            : (path.reduce<unknown>((n, s) => (n as Record<string | number, unknown>)[s], body) as Record<
+                string,
+                unknown
+              >);
+        setKey(target, key, v);
+        return JSON.stringify(body);
+      }),
+  },
+  { weight: 1, arbitrary: cyclicPlaybook.map((b) => JSON.stringify(b)) },
+  // Random JSON: never a playbook (no name/tasks pair of the right shape).
+  {
+    weight: 2,
+    arbitrary: fc
+      .jsonValue({ maxDepth: 4 })
+      .filter((v) => !(isPlainObj(v) && 'tasks' in (v as object)))
+      .map((v) => JSON.stringify(v)),
+  },
+  // Not JSON at all, truncated JSON, empty.
+  {
+    weight: 1,
+    arbitrary: fc.oneof(
+      fc.string({ maxLength: 50 }).filter((s) => !isJson(s)),
+      fc.constantFrom('', ' ', '{', '{"name":', 'null', '[]'),
+    ),
+  },
+);
+
+function encodable(s: string): boolean {
+  try {
+    encodeURIComponent(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isJson(s: string): boolean {
+  try {
+    const v = JSON.parse(s) as unknown;
+    return isPlainObj(v) && 'tasks' in (v as object);
+  } catch {
+    return false;
+  }
+}
+
+/** Bodies that are invalid because of their sheer size or depth. */
+function largeBodies(): Array<[string, string]> {
+  const noops = (n: number) =>
+    JSON.stringify({ name: 'large', tasks: Array.from({ length: n }, (_, i) => ({ id: `t${i}`, type: 'noop' })) });
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+  const deepHttpBody = (n: number) =>
+    `{"name":"deep","tasks":[{"id":"a","type":"http","config":{"method":"POST","url":"https://x.example","body":${deep(n)}}}]}`;
+  const deepObject = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+  return [
+    ['201 tasks', noops(201)],
+    ['5,000 tasks (under the size limit)', noops(5_000)],
+    ['10,000 tasks', noops(10_000)],
+    [
+      '10,000-task chain',
+      JSON.stringify({
+        name: 'chain',
+        tasks: Array.from({ length: 10_000 }, (_, i) => ({
+          id: `t${i}`,
+          type: 'noop',
+          ...(i > 0 ? { depends_on: [`t${i - 1}`] } : {}),
+        })),
+      }),
+    ],
+    ['http body nested 40 levels', deepHttpBody(40)],
+    ['http body nested 60,000 levels', deepHttpBody(60_000)],
+    ['array nested 100,000 levels', deep(100_000)],
+    ['object nested 30,000 levels', deepObject(30_000)],
+    ['300 KiB string', JSON.stringify({ name: 'x'.repeat(300 * 1024), tasks: [] })],
+    ['200 KiB description', JSON.stringify({ ...validPlaybook('big-desc'), description: 'd'.repeat(200 * 1024) })],
+    ['huge number literal', `{"name":"n","tasks":[{"id":"a","type":"noop","timeout_ms":1${'0'.repeat(400)}}]}`],
+    ['10,000 unknown keys', JSON.stringify(Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])))],
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+async function send(method: string, path: string, req: ApiRequest): Promise<ApiResponse> {
+  cases += 1;
+  const route = ROUTES.find((r) => r.method === method && matches(r.path, path))?.path ?? '(unmatched)';
+  perRoute.set(`${method} ${route}`, (perRoute.get(`${method} ${route}`) ?? 0) + 1);
+  return api(method, path, req);
+}
+
+function matches(pattern: string, path: string): boolean {
+  const a = pattern.split('/');
+  const b = path.split('/');
+  return a.length === b.length && a.every((seg, i) => seg.startsWith('{') || seg === b[i]);
+}
+
+/** A 4xx with the contract's error body: { error: { code, message, details? } }. */
+function expectContractError(res: ApiResponse, what: string): void {
+  expect(res.status, `${what}: ${JSON.stringify(res.body)?.slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+  expect(res.status, what).toBeLessThan(500);
+  const body = res.body as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+  expect(typeof body?.error?.code, what).toBe('string');
+  expect(typeof body?.error?.message, what).toBe('string');
+  if (body.error?.details !== undefined) {
+    expect(Array.isArray(body.error.details), what).toBe(true);
+    for (const d of body.error.details as Array<Record<string, unknown>>) {
+      expect(typeof d.path, what).toBe('string');
+      expect(typeof d.message, what).toBe('string');
+    }
+  }
+  if (res.status === 400) expect(body.error?.code).toBe('VALIDATION_FAILED');
+  // Answers stay small whatever was sent (details are capped).
+  expect(JSON.stringify(res.body).length, what).toBeLessThan(64 * 1024);
+}
+
+async function counts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const c of Object.values(COLLECTIONS)) out[c] = await direct.db.collection(c).countDocuments({});
+  return out;
+}
+
+async function storedTarget(): Promise<unknown> {
+  return direct.db.collection(COLLECTIONS.playbooks).findOne({ name: TARGET }, { projection: { _id: 0 } });
+}
+
+const opts = (n = RUNS) => ({ numRuns: n, seed: SEED, endOnFailure: true });
+
+// ---------------------------------------------------------------------------------------------
+
+describe('fuzzing every route with invalid input', () => {
+  it('every route of the API is covered by this file', () => {
+    const covered = new Set([
+      'GET /health',
+      'POST /playbooks',
+      'GET /playbooks',
+      'GET /playbooks/{name}',
+      'PUT /playbooks/{name}',
+      'DELETE /playbooks/{name}',
+      'GET /analytics/top-playbooks',
+      'POST /runplaybook',
+      'GET /executions',
+      'GET /executions/{peid}',
+      'GET /executions/{peid}/timeline',
+      'POST /executions/{peid}/redrive',
+      'POST /executions/{peid}/cancel',
+    ]);
+    expect(ROUTES.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
+  });
+
+  it('POST /playbooks and PUT /playbooks/{name}: invalid definitions are a 400 (or 413) and store nothing', async () => {
+    const before = await counts();
+    const target = await storedTarget();
+    await fc.assert(
+      fc.asyncProperty(invalidPlaybookBody, fc.boolean(), async (raw, put) => {
+        const res = put
+          ? await send('PUT', `/playbooks/${TARGET}`, { token: h.tokenA, rawBody: raw })
+          : await send('POST', '/playbooks', { token: h.tokenA, rawBody: raw });
+        expectContractError(res, `${put ? 'PUT' : 'POST'} ${raw.slice(0, 200)}`);
+      }),
+      opts(RUNS * 4),
+    );
+    for (const [what, raw] of largeBodies()) {
+      for (const [method, path] of [
+        ['POST', '/playbooks'],
+        ['PUT', `/playbooks/${TARGET}`],
+      ] as const) {
+        const t0 = performance.now();
+        const res = await send(method, path, { token: h.tokenA, rawBody: raw });
+        expectContractError(res, `${method} ${what}`);
+        expect([400, 413], `${method} ${what}`).toContain(res.status);
+        expect(performance.now() - t0, `${method} ${what}`).toBeLessThan(5_000);
+      }
+    }
+    expect(await counts()).toEqual(before);
+    expect(await storedTarget()).toEqual(target);
+  });
+
+  it('POST /runplaybook: invalid bodies and Idempotency-Key headers are a 4xx and start nothing', async () => {
+    const before = await counts();
+    const valid = { playbook_name: TARGET, alert_id: 'a-1', alert: { src_ip: '203.0.113.9' } };
+    const mutations: Array<[string, fc.Arbitrary<unknown>]> = [
+      ['playbook_name', fc.oneof(badName, notAString)],
+      ['alert_id', fc.oneof(notAString, fc.constant(''), hugeString(257))],
+      [
+        'alert',
+        fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 })), fc.boolean()),
+      ],
+    ];
+    const invalidRun = fc.oneof(
+      fc.constantFrom(...mutations).chain(([k, arb]) =>
+        arb.map((v) => {
+          const b = clone(valid) as Record<string, unknown>;
+          setKey(b, k, v);
+          return { raw: JSON.stringify(b), key: undefined as string | undefined };
+        }),
+      ),
+      fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => {
+        const b = clone(valid) as Record<string, unknown>;
+        setKey(b, k, v);
+        return { raw: JSON.stringify(b), key: undefined as string | undefined };
+      }),
+      // A playbook that does not exist (well-formed name): 404, nothing started.
+      fc
+        .stringMatching(/^[a-z0-9-]{1,64}$/)
+        .filter((n) => n !== TARGET)
+        .map((n) => ({
+          raw: JSON.stringify({ ...valid, playbook_name: n }),
+          key: undefined as string | undefined,
+        })),
+      fc
+        .jsonValue({ maxDepth: 3 })
+        .filter((v) => !isPlainObj(v))
+        .map((v) => ({ raw: JSON.stringify(v), key: undefined as string | undefined })),
+      // A valid body with an invalid Idempotency-Key.
+      fc
+        .oneof(
+          fc.constant(''),
+          hugeString(129),
+          unicodeString.filter((s) => !/^[\x21-\x7e]{1,128}$/.test(s)),
+        )
+        .map((key) => ({ raw: JSON.stringify(valid), key })),
+    );
+    await fc.assert(
+      fc.asyncProperty(invalidRun, async ({ raw, key }) => {
+        const res = await send('POST', '/runplaybook', {
+          token: h.tokenA,
+          rawBody: raw,
+          ...(key === undefined ? {} : { headers: { 'idempotency-key': key } }),
+        });
+        expectContractError(res, `runplaybook ${raw.slice(0, 200)} key=${JSON.stringify(key)?.slice(0, 50)}`);
+      }),
+      opts(RUNS * 2),
+    );
+    expect(await counts()).toEqual(before);
+  });
+
+  it("path parameters: any name or peid that is malformed, unknown or another tenant's is a 400 or 404", async () => {
+    const before = await counts();
+    const anyParam = fc
+      .oneof(
+        badName,
+        unicodeString,
+        fc.uuid(),
+        fc.stringMatching(/^[a-z0-9-]{1,64}$/).filter((n) => n !== TARGET),
+        fc.constantFrom('$ne', '{"$ne":null}', '%00', '..', '__proto__', 'constructor', ' ', 'a'.repeat(10_000)),
+      )
+      // API Gateway only ever delivers valid UTF-8: a lone surrogate cannot be in a URL.
+      .filter((s) => s.length > 0 && encodable(s));
+    const paramRoutes = ROUTES.filter((r) => r.path.includes('{'));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...paramRoutes), anyParam, fc.boolean(), async (route, param, otherTenant) => {
+        const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(param));
+        const body = route.method === 'PUT' ? validPlaybook(param) : undefined;
+        const res = await send(route.method, path, { token: otherTenant ? h.tokenB : h.tokenA, body });
+        expectContractError(res, `${route.method} ${path.slice(0, 200)}`);
+        expect([400, 404], `${route.method} ${path.slice(0, 200)}`).toContain(res.status);
+      }),
+      opts(RUNS * 2),
+    );
+    // The tenant's own resources, seen with the other tenant's token: exactly like unknown ones.
+    for (const route of paramRoutes) {
+      const id = route.path.includes('{peid}') ? EXISTING_PEID.value : TARGET;
+      const path = route.path.replace(/\{[^}]+\}/, id);
+      const res = await send(route.method, path, {
+        token: h.tokenB,
+        body: route.method === 'PUT' ? validPlaybook(TARGET) : undefined,
+      });
+      expectContractError(res, `other tenant ${route.method} ${path}`);
+      expect(res.status, `other tenant ${route.method} ${path}`).toBe(404);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('query strings: unknown keys, wrong types, out-of-range limits, forged cursors and operators are a 400', async () => {
+    const queryRoutes = ['/executions', '/playbooks'];
+    const badQuery = fc.oneof(
+      fc.tuple(unknownKey, fc.string()).map(([k, v]) => ({ [k]: v })),
+      fc
+        .oneof(
+          fc.constantFrom(
+            '0',
+            '-1',
+            '201',
+            '1e3',
+            '1.5',
+            'NaN',
+            'Infinity',
+            '',
+            ' ',
+            '{"$gt":0}',
+            '99999999999999999999',
+          ),
+          unicodeString,
+        )
+        // Out of range for both lists (executions: 1-100, playbooks: 1-200).
+        .filter((v) => !(Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 200))
+        .map((v) => ({ limit: v })),
+      fc
+        .oneof(fc.constantFrom('RUNNING', 'done', '', '{"$ne":null}', '[$ne]'), unicodeString)
+        .map((v) => ({ status: v })),
+      fc
+        .oneof(
+          fc.constantFrom('', '{"$gt":0}', 'not-a-cursor', 'eyJ9'),
+          fc.base64String({ minLength: 4, maxLength: 40 }),
+          hugeString(300),
+        )
+        .map((v) => ({ before: v })),
+    );
+    const before = await counts();
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...queryRoutes), badQuery, async (path, query) => {
+        // `before` is only a cursor of /executions; on /playbooks `after` takes names.
+        const q = path === '/playbooks' && 'before' in query ? { after: query.before as string } : query;
+        const res = await send('GET', path, { token: h.tokenA, query: q as Record<string, string> });
+        // A forged cursor that happens to decode, or a well-formed name in `after`, is a valid
+        // (empty) page; everything else is refused.
+        if (res.status === 200) {
+          expect(['before', 'after'], JSON.stringify(q)).toContain(Object.keys(q).join());
+          return;
+        }
+        expectContractError(res, `GET ${path}?${new URLSearchParams(q as Record<string, string>)}`);
+        expect(res.status).toBe(400);
+      }),
+      opts(RUNS * 2),
+    );
+    expect(await counts()).toEqual(before);
+  });
+
+  it('any request at all on any route: never a 5xx, never a crash, always a JSON body', async () => {
+    const anything = fc.record({
+      route: fc.constantFrom(...ROUTES),
+      param: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.uuid(), fc.constant(TARGET)).filter(encodable),
+      raw: fc.oneof(fc.json({ maxDepth: 4 }), invalidPlaybookBody, fc.string({ maxLength: 100 })),
+      query: fc.dictionary(
+        fc.oneof(unknownKey, fc.constantFrom('limit', 'status', 'before', 'after', 'category_id')),
+        fc.string({ maxLength: 20 }),
+        { maxKeys: 3 },
+      ),
+      tenant: fc.constantFrom('a', 'b'),
+    });
+    await fc.assert(
+      fc.asyncProperty(anything, async ({ route, param, raw, query, tenant }) => {
+        const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(param));
+        const res = await send(route.method, path, {
+          token: tenant === 'a' ? h.tokenA : h.tokenB,
+          rawBody: raw,
+          query,
+        });
+        expect(res.status, `${route.method} ${path} ${raw.slice(0, 100)}`).toBeLessThan(500);
+        if (res.status >= 400) expectContractError(res, `${route.method} ${path}`);
+      }),
+      opts(RUNS * 2),
+    );
+  });
+});
