@@ -103,10 +103,14 @@ export async function getExecution(runs: RunStore, ref: RunRef): Promise<Executi
     });
     items.set(t.item_of, list);
   }
+  // A failed or cancelled run cancels its unstarted tasks right after its own status
+  // changes; a read in between shows them as what they are about to become.
+  const settled = exec.execution_status === 'failed' || exec.execution_status === 'cancelled';
   const views = tasks
     .filter((t) => t.item_of === undefined)
     .map((t) => {
-      const view = taskView(t);
+      const unstarted = settled && (t.status === 'pending' || t.status === 'queued');
+      const view = unstarted ? { ...taskView(t), status: 'cancelled' } : taskView(t);
       const list = items.get(t.task_id);
       return list ? { ...view, items: list.sort((a, b) => a.index - b.index) } : view;
     });
