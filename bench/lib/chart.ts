@@ -51,7 +51,7 @@ function budgetBars(results: Results): Bar[] {
       value: used,
       target: 1,
       verdict: verdictOf(r.pass),
-      label: label(used, ''),
+      label: used.toFixed(2),
     });
   }
   return out;
