@@ -9,8 +9,9 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { computeTopPlaybooks } from '../lib/engine/top-playbooks.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
-import { logger, metrics, tracer } from '../lib/observability.js';
+import { logger, metrics } from '../lib/observability.js';
 import { topPlaybooksDeps } from '../lib/services/analytics.js';
+import { tracer } from '../lib/tracing.js';
 
 handlerPrelude(['mongo', 'redis', 'analytics']);
 

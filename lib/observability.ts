@@ -1,11 +1,10 @@
 /**
  * Powertools singletons shared by every function in a container: a structured
  * logger (peid / tenant_code / task_id become persistent keys per invocation),
- * EMF metrics and the X-Ray tracer (disabled locally by POWERTOOLS_TRACE_ENABLED=false).
+ * and EMF metrics. The X-Ray tracer is opt-in per function: lib/tracing.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 
 const serviceName = 'playbook-service';
 
@@ -27,8 +26,6 @@ const metricsLogger = {
 };
 
 export const metrics = new Metrics({ namespace: 'PlaybookService', serviceName, logger: metricsLogger });
-
-export const tracer = new Tracer({ serviceName });
 
 export { MetricUnit };
 

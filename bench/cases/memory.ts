@@ -12,6 +12,8 @@ import { playbookCatalog } from '../../lib/services.js';
 import { ROOT } from '../../scripts/lib/stack.mjs';
 import type { Stub } from '../../test/support/stub-server.js';
 import { bundle } from '../lib/bundle.js';
+import { DEPLOYED } from '../lib/consumer.js';
+import { deployedNodeOptions } from '../lib/deployed.js';
 import type { BenchEnv } from '../lib/env.js';
 import { round, row, targets } from '../lib/stats.js';
 import type { BenchCase, BenchContext, CaseOutcome } from '../lib/types.js';
@@ -36,11 +38,13 @@ interface ChildReport {
   peakRss: number;
   peakRssSampled: number;
   checkpoints: Array<{ tasks: number; heapUsed: number; rss: number; external: number }>;
+  heapSpacesPhysical: Record<string, number>;
+  memoryUsage: NodeJS.MemoryUsage;
 }
 
-function runChild(file: string, sourceMaps: boolean, env: NodeJS.ProcessEnv): Promise<ChildReport> {
+function runChild(file: string, nodeFlags: string[], env: NodeJS.ProcessEnv): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', ...(sourceMaps ? ['--enable-source-maps'] : []), file];
+    const args = ['--expose-gc', ...nodeFlags, file];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env,
@@ -70,8 +74,11 @@ const METHOD = `
 **Workload.** 1,000 runs (50 with --quick) of 10 independent http tasks each (the stub answers at once), spread
 over 10 tenants, are started through the product's runPlaybook handler, putting 10,000 task messages on the queue. Then one child
 process — bench/children/memory-consumer.ts bundled with serverless.yml's esbuild options and run with
-${'`'}--expose-gc --enable-source-maps${'`'} — consumes all of them with the real executeTask handler behind the Lambda-like
-poller (batch 10, concurrency 10: the deployed shape, as one warm container that never recycles).
+${'`'}--expose-gc${'`'} plus executeTask's NODE_OPTIONS from serverless.yml — consumes all of them with the real executeTask handler behind the Lambda-like
+poller, as one warm container that never recycles: batches of 10 (serverless.yml), one batch at a time, because
+Lambda hands a container one invocation at a time (the deployed maximum concurrency of 10 means 10 containers).
+The full run also measures, as diagnostics, the other functions' NODE_OPTIONS (${'`'}--enable-source-maps${'`'}, which
+executeTask leaves out) and 10 batches at a time in the one process.
 **Measured.** Peak RSS of the child (the kernel's high-water mark, ${'`'}process.resourceUsage().maxRSS${'`'}); heap used
 after two full GCs after the first 1,000 tasks (warm-up) and every 2,000 tasks after, with the poller paused.
 "No heap growth" = heap at the end <= 1.1 x heap after warm-up. The poller and its SQS client live in the child
@@ -96,7 +103,9 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
         await storePlaybook(playbookCatalog(), t, fanOutPlaybook('memory-10', `${stub.url}/ok/memory`, 10));
       }
       /** Queues `runs` runs, lets one child consume them all, checks every run completed. */
-      const consume = async (sourceMaps: boolean, runs: number): Promise<ChildReport> => {
+      const deployedFlags = deployedNodeOptions('executeTask');
+      const otherFlags = deployedNodeOptions('runPlaybook');
+      const consume = async (flags: string[], runs: number, concurrency: number): Promise<ChildReport> => {
         const tasks = runs * 10;
         await clearRuns(db);
         const peids: string[] = [];
@@ -104,13 +113,15 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
           peids.push(await startRunVia(runPlaybookHandler, tenants[i % TENANTS] as Caller, 'memory-10'));
         });
         ctx.log(
-          `memory: ${tasks} task messages queued, consuming in a child process${sourceMaps ? '' : ' (no source maps)'}`,
+          `memory: ${tasks} task messages queued, consuming in a child process (node ${flags.join(' ') || 'without flags'}, ${concurrency} batch(es) at a time)`,
         );
-        const report = await runChild(file, sourceMaps, {
+        const report = await runChild(file, flags, {
           ...env.childEnv(),
           BENCH_MEMORY_TASKS: String(tasks),
           BENCH_MEMORY_WARMUP: String(Math.min(1_000, tasks / 5)),
           BENCH_MEMORY_CHECKPOINT: String(ctx.quick ? 100 : 2_000),
+          BENCH_MEMORY_BATCH: String(DEPLOYED.batchSize),
+          BENCH_MEMORY_CONCURRENCY: String(concurrency),
         });
         const finished = await waitFinished(db, peids, 60_000, 50).catch(async (err: Error) => {
           const byStatus = await db
@@ -126,9 +137,12 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
         return report;
       };
       try {
-        const report = await consume(true, runs);
-        // Diagnostic (full run only, 2,000 tasks: RSS peaks within the first thousand): without --enable-source-maps.
-        const noMaps = ctx.quick ? null : await consume(false, 200);
+        // One container: Lambda gives a container one batch at a time.
+        const report = await consume(deployedFlags, runs, 1);
+        // Diagnostics (full run only, 2,000 tasks each: RSS peaks within the first thousand): the other
+        // functions' NODE_OPTIONS; ten batches at a time in one process (ten containers' work in one).
+        const other = ctx.quick ? null : await consume(otherFlags, 200, 1);
+        const crowded = ctx.quick ? null : await consume(deployedFlags, 200, DEPLOYED.maxConcurrency);
         const warm = report.checkpoints[0];
         const end = report.checkpoints.at(-1);
         if (!warm || !end) throw new Error('no heap checkpoints');
@@ -163,10 +177,21 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
             tasks_per_s: round((report.tasks * 1000) / report.wallMs, 1),
             peak_rss_mb: round(report.peakRss / MB, 1),
             peak_rss_sampled_mb: round(report.peakRssSampled / MB, 1),
-            diagnostic_without_source_maps: noMaps
+            node_options: deployedFlags.join(' '),
+            end_memory_usage_mb: Object.fromEntries(
+              Object.entries(report.memoryUsage).map(([k, v]) => [k, round(v / MB, 1)]),
+            ),
+            end_heap_spaces_committed_mb: Object.fromEntries(
+              Object.entries(report.heapSpacesPhysical).map(([k, v]) => [k, round(v / MB, 2)]),
+            ),
+            diagnostic_ten_batches_at_once: crowded
+              ? { concurrency: DEPLOYED.maxConcurrency, peak_rss_mb: round(crowded.peakRss / MB, 1) }
+              : null,
+            diagnostic_other_functions_node_options: other
               ? {
-                  peak_rss_mb: round(noMaps.peakRss / MB, 1),
-                  heap_used_end_mb: round((noMaps.checkpoints.at(-1)?.heapUsed ?? 0) / MB, 2),
+                  node_options: otherFlags.join(' '),
+                  peak_rss_mb: round(other.peakRss / MB, 1),
+                  heap_used_end_mb: round((other.checkpoints.at(-1)?.heapUsed ?? 0) / MB, 2),
                 }
               : null,
             checkpoints: report.checkpoints.map((c) => ({
@@ -179,9 +204,15 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
           notes: [
             `${report.tasks.toLocaleString('en-US')} tasks in ${report.invocations} invocations and ${(report.wallMs / 1000).toFixed(1)} s (${((report.tasks * 1000) / report.wallMs).toFixed(0)} tasks/s, pauses for the checkpoints included); all ${runs} runs completed`,
             `peak RSS ${(report.peakRss / MB).toFixed(1)} MB; heap after GC by tasks done: ${series}`,
-            ...(noMaps
+            `executeTask's NODE_OPTIONS (serverless.yml): ${'`'}${deployedFlags.join(' ')}${'`'}`,
+            ...(other
               ? [
-                  `diagnostic: the same consumer without ${'`'}--enable-source-maps${'`'} (serverless.yml sets it in NODE_OPTIONS) peaks at ${(noMaps.peakRss / MB).toFixed(1)} MB RSS over ${noMaps.tasks.toLocaleString('en-US')} tasks`,
+                  `diagnostic: the same consumer with the other functions' NODE_OPTIONS (${'`'}${otherFlags.join(' ')}${'`'}) peaks at ${(other.peakRss / MB).toFixed(1)} MB RSS over ${other.tasks.toLocaleString('en-US')} tasks`,
+                ]
+              : []),
+            ...(crowded
+              ? [
+                  `diagnostic: ${DEPLOYED.maxConcurrency} batches at a time in the one process (the work of ${DEPLOYED.maxConcurrency} containers, which Lambda would spread over ${DEPLOYED.maxConcurrency} processes) peaks at ${(crowded.peakRss / MB).toFixed(1)} MB RSS over ${crowded.tasks.toLocaleString('en-US')} tasks`,
                 ]
               : []),
           ],

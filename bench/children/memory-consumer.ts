@@ -7,6 +7,7 @@
  * JSON line: peak RSS and the heap after a full GC at each checkpoint (after the warm-up,
  * then every BENCH_MEMORY_CHECKPOINT tasks).
  */
+import v8 from 'node:v8';
 import { handler } from '../../functions/execute-task.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { closeClients, createSqsClient, getDb } from '../../lib/clients.js';
@@ -84,6 +85,11 @@ process.stdout.write(
     peakRss: Math.max(peakSampled, process.resourceUsage().maxRSS * 1024),
     peakRssSampled: peakSampled,
     checkpoints,
+    // Where the RSS is at the end: V8's heap spaces as committed in memory, and the rest.
+    heapSpacesPhysical: Object.fromEntries(
+      v8.getHeapSpaceStatistics().map((sp) => [sp.space_name, sp.physical_space_size]),
+    ),
+    memoryUsage: process.memoryUsage(),
   })}\n`,
 );
 await closeClients();

@@ -1,7 +1,8 @@
 /**
  * esbuild with the options serverless.yml gives serverless-esbuild (custom.esbuild):
- * one ESM bundle per entry, everything bundled (@aws-sdk included), minified, node22,
- * with the createRequire banner the CommonJS dependencies need.
+ * one ESM bundle per entry, everything bundled (@aws-sdk included) except what
+ * custom.esbuild.exclude names, minified, node22, with the createRequire banner the
+ * CommonJS dependencies need.
  */
 import { stat } from 'node:fs/promises';
 import { type BuildOptions, build } from 'esbuild';
@@ -16,6 +17,8 @@ export const SERVERLESS_ESBUILD_OPTIONS: BuildOptions = {
   target: 'node22',
   format: 'esm',
   mainFields: ['module', 'main'],
+  // custom.esbuild.exclude: the mongodb driver's optional peer for MONGODB-AWS auth (the Lambda runtime has it).
+  external: ['@aws-sdk/credential-providers'],
   // Relative to the repository root, as serverless-esbuild resolves it.
   absWorkingDir: ROOT,
   alias: { 'whatwg-url': './lib/shims/whatwg-url.cjs' },

@@ -1,7 +1,7 @@
-/** The container's DynamoDB client (idempotency; traced in AWS). */
+/** The container's DynamoDB client (idempotency; traced in AWS where the function imports lib/tracing.ts). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { getConfig } from '../config.js';
-import { tracer } from '../observability.js';
+import { instrumentAwsClient } from './instrument.js';
 import { onClose } from './registry.js';
 
 /** A DynamoDB client; `endpoint` points it at a local emulator. */
@@ -13,7 +13,7 @@ let dynamo: DynamoDBClient | undefined;
 
 /** The container's DynamoDB client. */
 export function getDynamoDb(): DynamoDBClient {
-  dynamo ??= tracer.captureAWSv3Client(
+  dynamo ??= instrumentAwsClient(
     createDynamoDbClient(getConfig('service').AWS_REGION, getConfig('idempotency').DYNAMODB_ENDPOINT),
   );
   return dynamo;

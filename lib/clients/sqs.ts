@@ -1,7 +1,7 @@
-/** The container's SQS client (traced in AWS). */
+/** The container's SQS client (traced in AWS where the function imports lib/tracing.ts). */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { getConfig } from '../config.js';
-import { tracer } from '../observability.js';
+import { instrumentAwsClient } from './instrument.js';
 import { onClose } from './registry.js';
 
 /** An SQS client; `endpoint` points it at a local emulator. */
@@ -13,7 +13,7 @@ let sqs: SQSClient | undefined;
 
 /** The container's SQS client. */
 export function getSqs(): SQSClient {
-  sqs ??= tracer.captureAWSv3Client(createSqsClient(getConfig('service').AWS_REGION, getConfig('queue').SQS_ENDPOINT));
+  sqs ??= instrumentAwsClient(createSqsClient(getConfig('service').AWS_REGION, getConfig('queue').SQS_ENDPOINT));
   return sqs;
 }
 

@@ -1,7 +1,7 @@
-/** The container's SSM client (integration secrets; traced in AWS). */
+/** The container's SSM client (integration secrets; traced in AWS where the function imports lib/tracing.ts). */
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { getConfig } from '../config.js';
-import { tracer } from '../observability.js';
+import { instrumentAwsClient } from './instrument.js';
 import { onClose } from './registry.js';
 
 /** An SSM client (integration secrets); `endpoint` points it at a local emulator. */
@@ -13,9 +13,7 @@ let ssm: SSMClient | undefined;
 
 /** The container's SSM client. */
 export function getSsm(): SSMClient {
-  ssm ??= tracer.captureAWSv3Client(
-    createSsmClient(getConfig('service').AWS_REGION, getConfig('secrets').SSM_ENDPOINT),
-  );
+  ssm ??= instrumentAwsClient(createSsmClient(getConfig('service').AWS_REGION, getConfig('secrets').SSM_ENDPOINT));
   return ssm;
 }
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SERVERLESS_ESBUILD_OPTIONS } from '../../bench/lib/bundle.js';
 import { parseConfigSection, type SectionName } from '../../lib/config.js';
 import { ROUTES } from '../support/api.js';
 
@@ -30,6 +31,7 @@ interface FunctionDef {
 }
 const sls = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as {
   functions: Record<string, FunctionDef>;
+  custom: { esbuild: Record<string, unknown> };
 };
 const functionKeys = Object.keys(sls.functions);
 /** `functions/run-playbook.handler` -> `functions/run-playbook.ts` */
@@ -171,6 +173,16 @@ describe('serverless.yml functions', () => {
     expect(files.filter((f) => !wired.has(f))).toEqual([]);
   });
 
+  it('the bench bundles (sizes, memory, cold start) are built exactly as custom.esbuild builds the functions', () => {
+    const { exclude, outputFileExtension, outputWorkFolder, watch, ...shared } = sls.custom.esbuild;
+    expect([outputFileExtension, outputWorkFolder, watch]).not.toContain(undefined);
+    const { absWorkingDir, external, ...bench } = SERVERLESS_ESBUILD_OPTIONS;
+    expect(absWorkingDir).toBe(ROOT);
+    expect(bench).toEqual(shared);
+    // serverless-esbuild marks `exclude` external and does not pack it.
+    expect(external).toEqual(exclude);
+  });
+
   it('every function has a permissions entry in this test', () => {
     expect(Object.keys(PERMISSIONS).sort()).toEqual([...functionKeys].sort());
   });
@@ -223,6 +235,8 @@ describe('serverless package --stage prod', () => {
       // Zip central directories store file names uncompressed.
       const zip = readFileSync(path.join(packageDir, `${fn}.zip`));
       expect(zip.includes(`${handlerFile(fn).replace(/\.ts$/, '.mjs')}`), `${fn}.zip`).toBe(true);
+      // Everything is in the bundle; the excluded optional peer is not packed either.
+      expect(zip.includes('node_modules/'), `${fn}.zip has node_modules`).toBe(false);
     }
   });
 

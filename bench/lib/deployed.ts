@@ -1,0 +1,23 @@
+/**
+ * What serverless.yml deploys, read from the file itself so the bench measures the
+ * deployed configuration: a function's NODE_OPTIONS (its own environment over the
+ * provider's).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { ROOT } from '../../scripts/lib/stack.mjs';
+
+interface Template {
+  provider: { environment?: Record<string, unknown> };
+  functions: Record<string, { environment?: Record<string, unknown> }>;
+}
+
+/** The Node.js flags `fn` runs with in AWS (its NODE_OPTIONS, split on whitespace). */
+export function deployedNodeOptions(fn: string): string[] {
+  const sls = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as Template;
+  const def = sls.functions[fn];
+  if (!def) throw new Error(`serverless.yml has no function ${fn}`);
+  const value = def.environment?.NODE_OPTIONS ?? sls.provider.environment?.NODE_OPTIONS ?? '';
+  return String(value).split(/\s+/).filter(Boolean);
+}
