@@ -11,6 +11,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT } from '../../scripts/lib/stack.mjs';
 import { bundle } from '../lib/bundle.js';
+import { deployedNodeOptionsOfFile } from '../lib/deployed.js';
 import type { BenchEnv } from '../lib/env.js';
 import { median, round, row, targets } from '../lib/stats.js';
 import type { BenchCase, BenchContext, CaseOutcome, Row } from '../lib/types.js';
@@ -48,9 +49,9 @@ function timeImport(args: string[], env: NodeJS.ProcessEnv): Promise<Timing> {
 
 const METHOD = `
 **Bundles.** esbuild with serverless.yml's options (ESM, platform node, target node22, minify, keepNames,
-external source map, the ${'`'}createRequire${'`'} banner, nothing external), one bundle per functions/*.ts, into
+external source map, the ${'`'}createRequire${'`'} banner, only custom.esbuild.exclude external), one bundle per functions/*.ts, into
 bench/out/bundles/ (git-ignored). Size is the .mjs file (the .map is not loaded unless an error is printed).
-**Init time.** A fresh ${'`'}node --enable-source-maps${'`'} process (serverless.yml sets that NODE_OPTIONS) imports the
+**Init time.** A fresh node process with the function's NODE_OPTIONS from serverless.yml imports the
 handler module and reports how long the ${'`'}import()${'`'} took: module loading plus module-scope initialisation
 (config validation, Powertools singletons; clients are lazy and connect on first use). Bundled: the .mjs.
 Unbundled: the .ts source through ${'`'}tsx${'`'}, resolving node_modules file by file (what running the sources
@@ -100,13 +101,14 @@ export function coldStartCase(opts: { env: BenchEnv; benchDir: string }): BenchC
           notes.push(`${name}: ${kb.toFixed(0)} KB (${(gz / 1024).toFixed(0)} KB gzipped)`);
           continue;
         }
+        const flags = deployedNodeOptionsOfFile(name);
         const bundled: Timing[] = [];
         const source: Timing[] = [];
         // The first pair warms the OS file cache and is not counted (no warm-up with --quick).
         const warm = ctx.quick ? 0 : 1;
         for (let i = 0; i < samples + warm; i++) {
-          const b = () => timeImport(['--enable-source-maps', timer, out], env);
-          const s = () => timeImport(['--enable-source-maps', '--import', 'tsx', timer, src], env);
+          const b = () => timeImport([...flags, timer, out], env);
+          const s = () => timeImport([...flags, '--import', 'tsx', timer, src], env);
           // Alternate which side goes first.
           let x: Timing;
           let y: Timing;

@@ -10,14 +10,25 @@ import { ROOT } from '../../scripts/lib/stack.mjs';
 
 interface Template {
   provider: { environment?: Record<string, unknown> };
-  functions: Record<string, { environment?: Record<string, unknown> }>;
+  functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
+}
+
+function template(): Template {
+  return parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as Template;
 }
 
 /** The Node.js flags `fn` runs with in AWS (its NODE_OPTIONS, split on whitespace). */
 export function deployedNodeOptions(fn: string): string[] {
-  const sls = parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'), { merge: true }) as Template;
+  const sls = template();
   const def = sls.functions[fn];
   if (!def) throw new Error(`serverless.yml has no function ${fn}`);
   const value = def.environment?.NODE_OPTIONS ?? sls.provider.environment?.NODE_OPTIONS ?? '';
   return String(value).split(/\s+/).filter(Boolean);
+}
+
+/** The same, for the function whose handler is functions/<file>.ts (e.g. `execute-task`). */
+export function deployedNodeOptionsOfFile(file: string): string[] {
+  const fn = Object.entries(template().functions).find(([, def]) => def.handler.startsWith(`functions/${file}.`));
+  if (!fn) throw new Error(`serverless.yml has no function with handler functions/${file}`);
+  return deployedNodeOptions(fn[0]);
 }
