@@ -12,7 +12,7 @@ import { logger, metrics } from '../lib/observability.js';
 import { hardenRegexEngine } from '../lib/runtime-hardening.js';
 import { executeBatchDeps, fairness } from '../lib/services/engine.js';
 
-handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness']);
+handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness', 'secrets']);
 hardenRegexEngine();
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
