@@ -4,13 +4,13 @@
  * module initialisation time of a fresh node process importing it (median of 10),
  * bundled vs unbundled (the TypeScript source through tsx, resolving node_modules).
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ROOT } from '../../scripts/lib/stack.mjs';
 import { bundle } from '../lib/bundle.js';
+import { runNodeJson } from '../lib/child.js';
 import { deployedNodeOptionsOfFile } from '../lib/deployed.js';
 import type { BenchEnv } from '../lib/env.js';
 import { median, round, row, targets } from '../lib/stats.js';
@@ -25,26 +25,7 @@ interface Timing {
 }
 
 function timeImport(args: string[], env: NodeJS.ProcessEnv): Promise<Timing> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`import of ${args.at(-1)} exited ${code}: ${err.slice(0, 500)}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as Timing);
-      } catch {
-        reject(new Error(`import of ${args.at(-1)} printed ${out.slice(0, 200)}`));
-      }
-    });
-  });
+  return runNodeJson<Timing>(args, env, `import of ${args.at(-1)}`);
 }
 
 const METHOD = `

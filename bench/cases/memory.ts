@@ -3,15 +3,14 @@
  * --expose-gc) consumes 10,000 task messages with the real executeTask handler: peak
  * RSS, and the heap after a full GC after the warm-up and at the end.
  */
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import type { Db } from 'mongodb';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { playbookCatalog } from '../../lib/services.js';
-import { ROOT } from '../../scripts/lib/stack.mjs';
 import type { Stub } from '../../test/support/stub-server.js';
 import { bundle } from '../lib/bundle.js';
+import { runNodeJson } from '../lib/child.js';
 import { DEPLOYED } from '../lib/consumer.js';
 import { deployedNodeOptions } from '../lib/deployed.js';
 import type { BenchEnv } from '../lib/env.js';
@@ -43,31 +42,7 @@ interface ChildReport {
 }
 
 function runChild(file: string, nodeFlags: string[], env: NodeJS.ProcessEnv): Promise<ChildReport> {
-  return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', ...nodeFlags, file];
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) return reject(new Error(`memory consumer exited ${code}: ${err.slice(-1500)}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as ChildReport);
-      } catch {
-        reject(new Error(`memory consumer printed ${out.slice(0, 300)} ${err.slice(-500)}`));
-      }
-    });
-  });
+  return runNodeJson<ChildReport>(['--expose-gc', ...nodeFlags, file], env, 'memory consumer');
 }
 
 const METHOD = `

@@ -10,15 +10,8 @@ import { mintToken } from '../../scripts/lib/token.js';
 import { api } from '../support/api.js';
 import { TEST_JWT_SECRET } from '../support/endpoints.js';
 import { createHarness, type ExecutionBody, type Harness } from '../support/harness.js';
-import {
-  directDb,
-  mapLimit,
-  runProblems,
-  seededRandom,
-  storedRun,
-  waitNoRunning,
-  waitRun,
-} from './support/fixtures.js';
+import { seededRandom } from '../support/random.js';
+import { directDb, mapLimit, runProblems, storedRun, waitNoRunning, waitRun } from './support/fixtures.js';
 import { waitQueueEmpty } from './support/queue.js';
 import { callsOf, SHAPES, type Shape, shapePlaybook } from './support/shapes.js';
 

@@ -109,18 +109,6 @@ export async function waitNoRunning(db: Db, timeoutMs: number, expectRuns?: numb
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** A seeded PRNG (mulberry32), so a failing random schedule can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Waits until one run (any tenant) and all its tasks are terminal; returns them, read directly. */
 export async function waitRun(
   db: Db,
