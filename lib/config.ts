@@ -61,6 +61,8 @@ const schemas = {
     MONGO_SOCKET_TIMEOUT_MS: intVar(30_000, 0, 600_000),
     MONGO_SERVER_SELECTION_TIMEOUT_MS: intVar(5_000, 100, 120_000),
     MONGO_HEARTBEAT_FREQUENCY_MS: intVar(10_000, 500, 600_000),
+    /** A server check unanswered this long means the driver's monitor is stuck (lib/clients/mongo-watchdog.ts). */
+    MONGO_MONITOR_STALL_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   }),
   redis: z.object({
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),

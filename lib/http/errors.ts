@@ -28,6 +28,8 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoPoolClearedError',
   'MongoServerClosedError',
   'MongoTopologyClosedError',
+  // The instant between the container's MongoClient closing and reopening its topology (lib/clients/mongo-watchdog.ts).
+  'MongoNotConnectedError',
 ]);
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH']);
 

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { getMongoWatchdog } from '../../lib/clients/mongo.js';
 import { createSqsClient } from '../../lib/clients.js';
 import { api } from '../support/api.js';
 import { testEndpoints } from '../support/endpoints.js';
@@ -36,6 +37,9 @@ process.env.REDIS_URL = `redis://${proxies.redis.listen}`;
 process.env.SQS_ENDPOINT = `http://${proxies.sqs.listen}`;
 // Function timeout 8 s (poller below) + lease margin 1 s: a claim orphaned by a failed batch expires in ~9 s.
 process.env.TASK_LEASE_MARGIN_MS = '1000';
+// In scale with the 5 s visibility timeout (production: 720 s): a stuck MongoDB monitor is detected
+// after 11 s (2 x 3 s + 5 s, lib/clients/mongo.ts), well before a message's 5 receives run out.
+process.env.MONGO_CONNECT_TIMEOUT_MS = '3000';
 
 const FUNCTION_TIMEOUT_MS = 8_000;
 let h: Harness;
@@ -230,7 +234,8 @@ describe('MongoDB cut for a few seconds mid-load', () => {
     const count = (s: number) => statuses.filter((x) => x === s).length;
     console.log(
       `[network] mongo cut 5 s: ${count(202)} accepted, ${count(503)} answered 503, ` +
-        `${p.stats.handlerErrors} failed batches retried by redelivery`,
+        `${p.stats.handlerErrors} failed batches retried by redelivery, ` +
+        `${getMongoWatchdog()?.reopens ?? 0} MongoClient reopens after a stuck monitor`,
     );
     expect(count(202) + count(503)).toBe(40);
     // The cut was felt: requests refused or batches failed and redelivered.
