@@ -10,6 +10,7 @@ import { closeClients, createMongoClient, getDb, getMongoClient, getRedis, getSq
 import { getConfig } from '../lib/config.js';
 import { startStub } from '../test/support/stub-server.js';
 import { coldStartCase } from './cases/cold-start.js';
+import { e2eThroughputCase } from './cases/e2e-throughput.js';
 import { forEachOverheadCase } from './cases/for-each-overhead.js';
 import { integrationCallsCase } from './cases/integration-calls.js';
 import { memoryCase } from './cases/memory.js';
@@ -53,6 +54,7 @@ export async function runSuite(env: BenchEnv, opts: SuiteOptions): Promise<numbe
     integrationCallsCase(stub),
     memoryCase({ observer, env, stub, benchDir: opts.benchDir }),
     coldStartCase({ env, benchDir: opts.benchDir }),
+    e2eThroughputCase({ observer, env, stub, counter }),
     forEachOverheadCase({ observer, env, counter }),
   ];
   const unknown = (opts.only ?? []).filter((id) => !all.some((c) => c.id === id));

@@ -1,9 +1,11 @@
 /**
  * One SQS batch of task messages, with the round trips the seed asks for:
  * one bulk claim, one read of the runs involved, the tasks run concurrently,
- * one unordered bulk write of all results, one fresh read for the fan-in,
+ * one unordered bulk write of all results, one fresh read (by key) of the
+ * tasks the fan-in decides on (none when nothing finished has dependents),
  * one bulk of atomic pending->queued|skipped claims, SendMessageBatch for
- * what became ready, and one update per run to close finished tasks.
+ * what became ready, and — alongside the fan-in — one update per run to
+ * close finished tasks.
  * Every step is idempotent, so a redelivered message completes what a
  * crashed invocation left half done and never calls an integration twice
  * for a finished task.
@@ -120,17 +122,24 @@ export async function executeBatch(
   const start = deps.clock();
   const deadline = start + Math.max(1_000, remainingTimeMs - WRITE_RESERVE_MS);
   const jobs = [...work.values()];
-  await deps.runs.claimTasks(
-    jobs.map((w) => w.msg),
-    token,
-    deadline + WRITE_RESERVE_MS + deps.leaseMarginMs,
-    start,
-  );
-
-  const refs = uniqueRefs(jobs.map((w) => w.msg));
+  const leaseUntil = deadline + WRITE_RESERVE_MS + deps.leaseMarginMs;
+  const claims = jobs.map((w) => w.msg);
+  const refs = uniqueRefs(claims);
   // for_each items are read by id; a run's graph tasks are read whole.
   const itemKeys = jobs.filter((w) => isItemId(w.msg.task_id)).map((w) => w.key);
-  const loaded = await deps.runs.loadRuns(refs, itemKeys);
+  // The runs are read while the claim is applied: when every claim matched (the usual first
+  // delivery), the claimed tasks are exactly what the claim wrote; otherwise (duplicates,
+  // redeliveries, takeovers) they are read again after it, to see who holds what.
+  const [matched, early] = await Promise.all([
+    deps.runs.claimTasks(claims, token, leaseUntil, start),
+    deps.runs.loadRuns(refs, itemKeys),
+  ]);
+  const readKeys = new Set(early.tasks.map((t) => taskKey(t.peid, t.task_id)));
+  const settled =
+    matched === claims.length &&
+    new Set(jobs.map((w) => w.key)).size === jobs.length &&
+    jobs.every((w) => readKeys.has(w.key));
+  const loaded = settled ? withClaims(early, jobs, token, leaseUntil, start) : await deps.runs.loadRuns(refs, itemKeys);
   const execs = new Map(loaded.executions.map((e) => [e.peid, e]));
   const tasks = new Map(loaded.tasks.map((t) => [taskKey(t.peid, t.task_id), t]));
 
@@ -335,45 +344,73 @@ export async function executeBatch(
   const closed = new Map<string, Set<string>>();
   for (const [peid, ids] of finished) for (const id of ids) addTo(closed, peid, id);
   for (const [peid, ids] of redrive) for (const id of ids) addTo(closed, peid, id);
-  if (fanRuns.length > 0) {
-    const states = await deps.runs.taskStates(fanRuns.map((e) => ({ tenant_code: e.tenant_code, peid: e.peid })));
-    const plan = planFanIn(fanRuns, states, finished, redrive);
-    const won = await deps.runs.transitionPending(plan.transitions, token, deps.clock());
-    for (const t of plan.transitions) {
-      if (!won.has(taskKey(t.peid, t.task_id))) continue;
-      if (t.to === 'queued') outgoing.push(taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
-      else addTo(closed, t.peid, t.task_id);
-    }
-    outgoing.push(...plan.resend);
-  }
-  await deps.queue.send(outgoing);
-
+  const closable = (peid: string) => !fatal.has(peid) && execs.get(peid)?.execution_status === 'running';
   // Close finished tasks on their runs; the last one completes the run, exactly once.
-  await Promise.all(
-    [...closed]
-      .filter(([peid]) => !fatal.has(peid) && execs.get(peid)?.execution_status === 'running')
-      .map(async ([peid, ids]) => {
-        const exec = execs.get(peid) as ExecutionRecord;
-        const ref = { tenant_code: exec.tenant_code, peid };
-        const now = deps.clock();
-        const after = await deps.runs.closeTasks(ref, [...ids], now);
-        if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
-          if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
-            const wake = resumeMessage(exec);
-            if (wake) resumes.push(wake);
-            metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
-            logger.info('run completed', {
-              peid,
-              tenant_code: exec.tenant_code,
-              playbook_runtime: now - exec.createddate,
-            });
-          }
-        }
-      }),
-  );
+  const close = async (peid: string, ids: Set<string>) => {
+    const exec = execs.get(peid) as ExecutionRecord;
+    const ref = { tenant_code: exec.tenant_code, peid };
+    const now = deps.clock();
+    const after = await deps.runs.closeTasks(ref, [...ids], now);
+    if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
+      if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
+        const wake = resumeMessage(exec);
+        if (wake) resumes.push(wake);
+        metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
+        logger.info('run completed', { peid, tenant_code: exec.tenant_code, playbook_runtime: now - exec.createddate });
+      }
+    }
+  };
+  const skippedNow = new Map<string, Set<string>>();
+  const fanIn = async () => {
+    // Only the tasks the decisions read, by key; none when nothing finished has dependents.
+    const wanted = fanInKeys(fanRuns, loaded.tasks, finished, redrive);
+    if (wanted.length > 0) {
+      const states = await deps.runs.taskStates(wanted);
+      const plan = planFanIn(fanRuns, states, finished, redrive);
+      const won = await deps.runs.transitionPending(plan.transitions, token, deps.clock());
+      for (const t of plan.transitions) {
+        if (!won.has(taskKey(t.peid, t.task_id))) continue;
+        if (t.to === 'queued') outgoing.push(taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
+        else addTo(skippedNow, t.peid, t.task_id);
+      }
+      outgoing.push(...plan.resend);
+    }
+    await deps.queue.send(outgoing);
+  };
+  // The close runs alongside the fan-in: a closed task's undecided dependents are still open on
+  // the run, so it cannot complete before they are decided; the tasks the fan-in skips close after.
+  await Promise.all([
+    fanIn(),
+    ...[...closed].filter(([peid]) => closable(peid)).map(([peid, ids]) => close(peid, ids)),
+  ]);
+  await Promise.all([...skippedNow].filter(([peid]) => closable(peid)).map(([peid, ids]) => close(peid, ids)));
   // Parents of sub-playbook runs that just finished.
   await deps.queue.send(resumes);
   return { failedMessageIds: failed };
+}
+
+/** `loaded` as a read after the claim would return it: every job's task running under `token`. */
+function withClaims(
+  loaded: { executions: ExecutionRecord[]; tasks: TaskRecord[] },
+  jobs: Work[],
+  token: string,
+  until: number,
+  now: number,
+): { executions: ExecutionRecord[]; tasks: TaskRecord[] } {
+  const attempts = new Map(jobs.map((w) => [w.key, w.msg.attempt]));
+  const tasks = loaded.tasks.map((t) => {
+    const attempt = attempts.get(taskKey(t.peid, t.task_id));
+    if (attempt === undefined) return t;
+    return {
+      ...t,
+      status: 'running' as const,
+      attempts: attempt,
+      claim: { token, until },
+      started_at: now,
+      updateddate: now,
+    };
+  });
+  return { executions: loaded.executions, tasks };
 }
 
 function uniqueRefs(msgs: TaskMessage[]): RunRef[] {
@@ -481,6 +518,43 @@ export function planFanIn(
     }
   }
   return plan;
+}
+
+/**
+ * The graph tasks planFanIn reads for `runs`: the finished (and redriven) tasks, their
+ * dependents and every dependency of those, down the graph (skips cascade). Empty for
+ * a run none of whose finished tasks has dependents: then there is nothing to decide.
+ */
+export function fanInKeys(
+  runs: ExecutionRecord[],
+  graph: TaskRecord[],
+  finished: Map<string, Set<string>>,
+  redrive: Map<string, Set<string>>,
+): Array<RunRef & { task_id: string }> {
+  const byKey = new Map<string, TaskRecord>();
+  for (const t of graph) if (t.item_of === undefined) byKey.set(taskKey(t.peid, t.task_id), t);
+  const out: Array<RunRef & { task_id: string }> = [];
+  for (const exec of runs) {
+    const peid = exec.peid;
+    const want = new Set<string>();
+    const seen = new Set<string>();
+    const stack = [...(finished.get(peid) ?? []), ...(redrive.get(peid) ?? [])];
+    let decisions = false;
+    while (stack.length > 0) {
+      const id = stack.pop() as string;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      want.add(id);
+      for (const depId of byKey.get(taskKey(peid, id))?.dependents ?? []) {
+        decisions = true;
+        want.add(depId);
+        for (const d of byKey.get(taskKey(peid, depId))?.def.depends_on ?? []) want.add(d);
+        stack.push(depId);
+      }
+    }
+    if (decisions) for (const task_id of want) out.push({ tenant_code: exec.tenant_code, peid, task_id });
+  }
+  return out;
 }
 
 /** True for the task id of a for_each item (`loop[3]`); playbook task ids cannot contain brackets. */

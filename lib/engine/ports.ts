@@ -54,15 +54,18 @@ export interface RunStore {
   getExecution(ref: RunRef): Promise<ExecutionRecord | null>;
   listTasks(ref: RunRef): Promise<TaskRecord[]>;
   listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
-  /** Atomically moves claimable tasks to running under `token`; losers are found by reading back. */
-  claimTasks(claims: ClaimRequest[], token: string, leaseUntil: number, now: number): Promise<void>;
+  /**
+   * Atomically moves claimable tasks to running under `token`; returns how many claims
+   * matched (losers are found by reading back).
+   */
+  claimTasks(claims: ClaimRequest[], token: string, leaseUntil: number, now: number): Promise<number>;
   /**
    * The executions and every graph task of the given runs (one query per collection),
    * plus the for_each items named in `itemKeys` (items are never loaded wholesale).
    */
   loadRuns(refs: RunRef[], itemKeys?: string[]): Promise<{ executions: ExecutionRecord[]; tasks: TaskRecord[] }>;
-  /** A fresh, light read of the graph task states of the given runs. */
-  taskStates(refs: RunRef[]): Promise<TaskState[]>;
+  /** A fresh, light read of the states of the given graph tasks (by key, so index-served everywhere). */
+  taskStates(tasks: Array<RunRef & { task_id: string }>): Promise<TaskState[]>;
   /** Writes the items of an expanded for_each task; items that exist already are kept. */
   insertItems(items: TaskRecord[]): Promise<void>;
   /** Records that a claimed for_each task now waits for `total` items (releases its claim). */

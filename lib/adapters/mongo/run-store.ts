@@ -60,6 +60,8 @@ export const RUN_QUERIES = defineQueries('runs', {
   // Open tasks of a run: pending/queued, or loop tasks waiting on items (running without a claim).
   openTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'status', 'claim'] },
   tasksById: { collection: T, index: ID_INDEX, prefix: ['_id'] },
+  // The fan-in's fresh read: only the tasks it decides on, by key.
+  taskStatesById: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code'] },
   taskResettable: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'status'] },
   // A redrive reopens a run only from the outcome it read (optimistic on status and attempt).
   execReopen: {
@@ -223,9 +225,9 @@ export function createRunStore(db: Db): RunStore {
     },
 
     async claimTasks(claims, token, leaseUntil, now) {
-      if (claims.length === 0) return;
+      if (claims.length === 0) return 0;
       // index: _id (one conditional update per message, one round trip per 1000)
-      await bulk(
+      return bulk(
         claims.map((c) => ({
           updateOne: {
             filter: indexed(RUN_QUERIES.taskClaim, {
@@ -290,17 +292,37 @@ export function createRunStore(db: Db): RunStore {
       };
     },
 
-    async taskStates(refs) {
-      if (refs.length === 0) return [];
-      // index: peid_seq
+    async taskStates(keys) {
+      if (keys.length === 0) return [];
+      const ids = [...new Set(keys.map((k) => taskKey(k.peid, k.task_id)))];
+      const tenants = [...new Set(keys.map((k) => k.tenant_code))];
+      // index: _id
       const docs = await timedDbCall(() =>
         tasks
-          .find(indexed(RUN_QUERIES.graphTasksOfRun, graphOnly(runFilter(refs))), {
-            projection: { _id: 0, peid: 1, task_id: 1, status: 1, attempts: 1, def: 1, dependents: 1, type: 1 },
-          })
+          .find(
+            indexed(RUN_QUERIES.taskStatesById, {
+              _id: { $in: ids },
+              tenant_code: tenants.length === 1 ? tenants[0] : { $in: tenants },
+            }),
+            {
+              projection: {
+                _id: 0,
+                tenant_code: 1,
+                peid: 1,
+                task_id: 1,
+                status: 1,
+                attempts: 1,
+                def: 1,
+                dependents: 1,
+                type: 1,
+              },
+            },
+          )
           .toArray(),
       );
-      return docs as TaskState[];
+      // A peid belongs to exactly one tenant: drop any cross-tenant mismatch.
+      const wanted = new Set(keys.map((k) => `${k.tenant_code}/${k.peid}`));
+      return docs.filter((d) => wanted.has(`${d.tenant_code}/${d.peid}`)) as TaskState[];
     },
 
     async writeTaskResults(writes, token, now) {
@@ -359,6 +381,8 @@ export function createRunStore(db: Db): RunStore {
         for (const k of keys) won.add(k);
         return won;
       }
+      // Someone else won all of them (e.g. the one join two parents' batches both found ready).
+      if (matched === 0) return won;
       // Someone else won some of them: read back which ones carry our token.
       // index: _id (the token is this call's own random value)
       const mine = await timedDbCall(() =>
