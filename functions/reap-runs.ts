@@ -1,7 +1,6 @@
 /** Scheduled: unstick runs without progress (lost messages, dead workers) and fail runs past their maximum age. */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { getConfig } from '../lib/config.js';
@@ -9,12 +8,12 @@ import { type ReapReport, reapRuns } from '../lib/engine/reap-runs.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
 import { reapDeps } from '../lib/services/maintenance.js';
-import { tracer } from '../lib/tracing.js';
+import { tracingMiddleware } from '../lib/tracing.js';
 
 handlerPrelude(['mongo', 'queue', 'reaper']);
 
 export const handler = middy<ScheduledEvent, ReapReport, Error, Context>()
-  .use(captureLambdaHandler(tracer, { captureResponse: false }))
+  .use(tracingMiddleware())
   .use(injectLambdaContext(logger, { resetKeys: true }))
   .use(logMetrics(metrics))
   .handler(async () => {

@@ -5,11 +5,10 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger, metrics } from '../observability.js';
-import { tracer } from '../tracing.js';
+import { tracingMiddleware } from '../tracing.js';
 import { errorToResponse } from './errors.js';
 import type { ApiEvent } from './request.js';
 import type { JsonResponse } from './responses.js';
@@ -19,7 +18,7 @@ export type RouteHandler = (event: ApiEvent, context: Context) => Promise<JsonRe
 /** Wraps a route function in the shared middleware stack. */
 export function httpHandler(route: RouteHandler) {
   return middy<ApiEvent, JsonResponse, Error, Context>()
-    .use(captureLambdaHandler(tracer, { captureResponse: false }))
+    .use(tracingMiddleware())
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use({

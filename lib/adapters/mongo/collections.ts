@@ -47,6 +47,9 @@ export const INDEXES: IndexSpec[] = [
   },
   // Seed 1.1: the tasks of a run in order.
   { collection: COLLECTIONS.tasks, name: 'peid_seq', key: { peid: 1, task_seq: 1 } },
+  // Ours: a run's graph tasks without its for_each items (item_of null), and one loop's items:
+  // a batch's run read examines at most 200 documents however long its loops are.
+  { collection: COLLECTIONS.tasks, name: 'peid_item_seq', key: { peid: 1, item_of: 1, task_seq: 1 } },
   // Seed 1.1: tasks by alert.
   { collection: COLLECTIONS.tasks, name: 'tenant_alert_status', key: { tenant_code: 1, alert_id: 1, status: 1 } },
   // Seed 1.1: playbook lists per tenant, status and category.

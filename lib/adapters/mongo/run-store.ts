@@ -55,8 +55,8 @@ export const RUN_QUERIES = defineQueries('runs', {
   taskHeldBy: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'claim.token'] },
   taskPending: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'status'] },
   taskTransitionedBy: { collection: T, index: ID_INDEX, prefix: ['_id'], residual: ['transition_token'] },
-  // Graph tasks only (for_each items are loaded by _id, never wholesale: per-item work stays constant).
-  graphTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'item_of'] },
+  // Graph tasks only (item_of null; for_each items are loaded by _id, never wholesale: per-item work stays constant).
+  graphTasksOfRun: { collection: T, index: 'peid_item_seq', prefix: ['peid', 'item_of'], residual: ['tenant_code'] },
   // Open tasks of a run: pending/queued, or loop tasks waiting on items (running without a claim).
   openTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'status', 'claim'] },
   tasksById: { collection: T, index: ID_INDEX, prefix: ['_id'] },
@@ -76,12 +76,12 @@ export const RUN_QUERIES = defineQueries('runs', {
     prefix: ['_id'],
     residual: ['tenant_code', 'status', 'claim', 'claim.token', 'open_items'],
   },
-  // The items of one loop task: at most 1,000 documents of one run, sorted in memory.
+  // The items of one loop task: at most 1,000 documents, sorted in memory.
   itemsOfLoop: {
     collection: T,
-    index: 'peid_seq',
-    prefix: ['peid'],
-    residual: ['tenant_code', 'item_of'],
+    index: 'peid_item_seq',
+    prefix: ['peid', 'item_of'],
+    residual: ['tenant_code'],
     sort: { key: { item_index: 1 }, by: 'memory' },
   },
 });
@@ -120,11 +120,17 @@ function isDuplicateKey(err: unknown): boolean {
   return list.length > 0 && list.every((w) => w.code === 11000);
 }
 
-/** Restricts a task filter to graph tasks (for_each items carry `item_of`). */
+/** `item_of: null` also matches a missing field (the driver's Filter type does not model that). */
+const NOT_AN_ITEM = { item_of: null } as unknown as Filter<TaskDoc>;
+
+/**
+ * Restricts a task filter to graph tasks: for_each items carry `item_of`. Unlike
+ * `$exists: false`, the null equality is served by the peid_item_seq index.
+ */
 function graphOnly(filter: Filter<TaskDoc>): Filter<TaskDoc> {
   return '$or' in filter
-    ? { $or: (filter.$or ?? []).map((f) => ({ ...f, item_of: { $exists: false } })) }
-    : ({ ...filter, item_of: { $exists: false } } as Filter<TaskDoc>);
+    ? { $or: (filter.$or ?? []).map((f) => ({ ...f, ...NOT_AN_ITEM })) }
+    : { ...filter, ...NOT_AN_ITEM };
 }
 
 /** A RunStore over the given database. */
@@ -265,7 +271,7 @@ export function createRunStore(db: Db): RunStore {
             )
             .toArray(),
         ),
-        // index: peid_seq
+        // index: peid_item_seq (graph tasks only: at most 200)
         timedDbCall(() =>
           tasks
             .find(indexed(RUN_QUERIES.graphTasksOfRun, graphOnly(runFilter(refs))), {
@@ -565,7 +571,7 @@ export function createRunStore(db: Db): RunStore {
     },
 
     async loadItems(ref, taskId) {
-      // index: peid_seq (at most 1,000 items, sorted in memory)
+      // index: peid_item_seq (at most 1,000 items, sorted in memory)
       const docs = await timedDbCall(() =>
         tasks
           .find(indexed(RUN_QUERIES.itemsOfLoop, { peid: ref.peid, tenant_code: ref.tenant_code, item_of: taskId }), {
