@@ -100,6 +100,7 @@ export async function executeBatch(
   deps: ExecuteBatchDeps,
   items: BatchItem[],
   remainingTimeMs: number,
+  inlineDepth = 0,
 ): Promise<BatchResult> {
   const failed: string[] = [];
   const work = new Map<string, Work>();
@@ -361,17 +362,24 @@ export async function executeBatch(
     }
   };
   const skippedNow = new Map<string, Set<string>>();
+  // Ready in-process tasks (a join's transform, a noop) run in this invocation instead of a queue hop.
+  const inline: OutgoingTaskMessage[] = [];
   const fanIn = async () => {
     // Only the tasks the decisions read, by key; none when nothing finished has dependents.
     const wanted = fanInKeys(fanRuns, loaded.tasks, finished, redrive);
     if (wanted.length > 0) {
       const states = await deps.runs.taskStates(wanted);
-      const plan = planFanIn(fanRuns, states, finished, redrive);
+      const plan = planFanIn(fanRuns, states, finished, redrive, deps.clock());
       const won = await deps.runs.transitionPending(plan.transitions, token, deps.clock());
       for (const t of plan.transitions) {
-        if (!won.has(taskKey(t.peid, t.task_id))) continue;
-        if (t.to === 'queued') outgoing.push(taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
-        else addTo(skippedNow, t.peid, t.task_id);
+        const key = taskKey(t.peid, t.task_id);
+        if (!won.has(key)) continue;
+        if (t.to !== 'queued') {
+          addTo(skippedNow, t.peid, t.task_id);
+          continue;
+        }
+        const message = taskMessage(t, 1, plan.delayOf.get(key) ?? 0);
+        (inlinable(tasks.get(key), message, inlineDepth, deadline - deps.clock()) ? inline : outgoing).push(message);
       }
       outgoing.push(...plan.resend);
     }
@@ -386,7 +394,50 @@ export async function executeBatch(
   await Promise.all([...skippedNow].filter(([peid]) => closable(peid)).map(([peid, ids]) => close(peid, ids)));
   // Parents of sub-playbook runs that just finished.
   await deps.queue.send(resumes);
+  if (inline.length > 0) await runInline(deps, inline, deadline - deps.clock() + WRITE_RESERVE_MS, inlineDepth);
   return { failedMessageIds: failed };
+}
+
+/** How many in-process tasks in a row one invocation runs without a queue hop. */
+const MAX_INLINE_DEPTH = 4;
+/** The remaining time an inline batch gets (its lease: this plus the lease margin); transforms are bounded far below it. */
+const INLINE_BUDGET_MS = 10_000;
+/** Inline only while the batch has this much time before its deadline. */
+const INLINE_MIN_LEFT_MS = 5_000;
+
+/** A ready task this invocation can run itself: pure, in-process, not a loop, not delayed, with time left. */
+function inlinable(task: TaskRecord | undefined, message: OutgoingTaskMessage, depth: number, leftMs: number): boolean {
+  if (!task || depth >= MAX_INLINE_DEPTH || message.delaySeconds > 0 || leftMs < INLINE_MIN_LEFT_MS) return false;
+  return (task.def.type === 'transform' || task.def.type === 'noop') && task.def.for_each === undefined;
+}
+
+/**
+ * Runs ready in-process tasks as a batch of their own in this invocation: the same claim (with
+ * a lease of INLINE_BUDGET_MS + margin), result write, fan-in and close as a delivered message,
+ * so nothing else changes. Their messages are not sent; if this invocation dies meanwhile, the
+ * batch's own messages are redelivered and their fan-in re-sends a dependent left queued, or
+ * running on an expired lease (planFanIn), and the reaper covers the rest. A task the inline
+ * batch could not take (or an error) falls back to its message.
+ */
+async function runInline(
+  deps: ExecuteBatchDeps,
+  messages: OutgoingTaskMessage[],
+  remainingMs: number,
+  depth: number,
+): Promise<void> {
+  metrics.addMetric('TasksInlined', MetricUnit.Count, messages.length);
+  const items = messages.map((m, i) => ({ messageId: `inline-${i}`, body: JSON.stringify(m.message) }));
+  try {
+    const result = await executeBatch(deps, items, Math.min(remainingMs, INLINE_BUDGET_MS), depth + 1);
+    const back = new Set(result.failedMessageIds);
+    await deps.queue.send(messages.filter((_, i) => back.has(`inline-${i}`)));
+  } catch (err) {
+    logger.warn('inline tasks failed, queueing them', {
+      tasks: messages.map((m) => `${m.message.peid}/${m.message.task_id}`),
+      error: err instanceof Error ? err.message : String(err),
+    });
+    await deps.queue.send(messages);
+  }
 }
 
 /** `loaded` as a read after the claim would return it: every job's task running under `token`. */
@@ -478,6 +529,7 @@ export function planFanIn(
   states: TaskState[],
   finished: Map<string, Set<string>>,
   redrive: Map<string, Set<string>>,
+  now = Number.POSITIVE_INFINITY,
 ): FanInPlan {
   const plan: FanInPlan = { transitions: [], delayOf: new Map(), resend: [] };
   const byKey = new Map<string, TaskState & { status: TaskStatus }>();
@@ -513,6 +565,17 @@ export function planFanIn(
           plan.resend.push(
             taskMessage({ tenant_code: exec.tenant_code, peid, task_id: depId }, 1, initialDelaySeconds(dep.def)),
           );
+        } else if (
+          dep.status === 'running' &&
+          dep.claim !== null &&
+          dep.claim !== undefined &&
+          dep.claim.until < now &&
+          redriven.has(id) &&
+          !resent.has(depId)
+        ) {
+          // Claimed by an invocation that died (an inline task has no message of its own): its attempt again.
+          resent.add(depId);
+          plan.resend.push(taskMessage({ tenant_code: exec.tenant_code, peid, task_id: depId }, dep.attempts, 0));
         }
       }
     }

@@ -35,7 +35,8 @@ export interface PendingTransition extends RunRef {
 }
 
 /** The slice of a task the fan-in needs. */
-export type TaskState = Pick<TaskRecord, 'peid' | 'task_id' | 'status' | 'attempts' | 'def' | 'dependents' | 'type'>;
+export type TaskState = Pick<TaskRecord, 'peid' | 'task_id' | 'status' | 'attempts' | 'def' | 'dependents' | 'type'> &
+  Partial<Pick<TaskRecord, 'claim'>>;
 
 export interface ExecutionQuery {
   status?: ExecutionRecord['execution_status'];

@@ -96,3 +96,37 @@ describe('fanInKeys', () => {
     expect(decided).toBeGreaterThan(100);
   });
 });
+
+describe('planFanIn: a redelivered parent re-sends a dependent its crashed invocation held', () => {
+  const chain = [
+    { id: 'a', type: 'noop' },
+    { id: 'b', type: 'transform', depends_on: ['a'], config: { expression: '1' } },
+  ];
+  const held = (until: number) => {
+    const { exec, tasks } = plan(chain);
+    const states: TaskRecord[] = tasks.map((t) =>
+      t.task_id === 'a'
+        ? { ...t, status: 'succeeded' as TaskStatus, attempts: 1 }
+        : { ...t, status: 'running' as TaskStatus, attempts: 1, claim: { token: 'dead', until } },
+    );
+    return { exec, states };
+  };
+  const redriven = new Map([[PEID, new Set(['a'])]]);
+
+  it('running on an expired lease (an inline task of a dead invocation): its attempt is sent again', () => {
+    const { exec, states } = held(1_000);
+    const p = planFanIn([exec], states, new Map(), redriven, 2_000);
+    expect(p.transitions).toEqual([]);
+    expect(p.resend.map((m) => [m.message.task_id, m.message.attempt, m.delaySeconds])).toEqual([['b', 1, 0]]);
+  });
+
+  it('running on a live lease: left to its holder', () => {
+    const { exec, states } = held(3_000);
+    expect(planFanIn([exec], states, new Map(), redriven, 2_000).resend).toEqual([]);
+  });
+
+  it('only for a redelivered parent, not a first delivery', () => {
+    const { exec, states } = held(1_000);
+    expect(planFanIn([exec], states, new Map([[PEID, new Set(['a'])]]), new Map(), 2_000).resend).toEqual([]);
+  });
+});

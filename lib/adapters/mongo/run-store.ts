@@ -321,6 +321,7 @@ export function createRunStore(db: Db): RunStore {
                 def: 1,
                 dependents: 1,
                 type: 1,
+                claim: 1,
               },
             },
           )
