@@ -5,7 +5,7 @@ const c = '`';
 export const E2E_METHOD = `
 **Workload.** Playbook ${c}e2e-fanout-10${c} (bench/lib/workload.ts ${c}fanOutPlaybook(name, url, 10, true)${c}): 10 independent
 http tasks, each a POST to the local stub's ${c}/delay/100${c}, and a ${c}transform${c} join after all of them (11 task documents,
-two queue hops). 1,000 runs (100 with --quick, after a warm-up of a fifth) with 50 runs in flight: each of 50 workers
+the join runs inline in the invocation that finished the last call, so one queue hop per run). 1,000 runs (100 with --quick, after a warm-up of a fifth) with 50 runs in flight: each of 50 workers
 starts a run through functions/run-playbook.ts (real-shaped API Gateway event with an ${c}Idempotency-Key${c}, so the
 DynamoDB idempotency record is written) and starts the next one when that run is completed. Runs are consumed from the
 real local queue by functions/execute-task.ts behind the Lambda-like poller (test/support/sqs-poller.ts). All in this
@@ -35,50 +35,49 @@ prints the top functions and files by self time (scripts/profile.mjs); outputs i
 `;
 
 /**
- * What the profile showed and what changed (issue 9), measured on 2026-11-27 on the shared 2-core machine while
- * other suites ran (load average 3-11, the machine 85-100 % busy): before = the engine at commit 4f3c679, after =
- * this tree, alternating in the same session, quick size (100 runs), 5 rounds each.
+ * What the profile showed and what changed (issue 9), measured on 2026-11-27 on the shared 2-core machine: first
+ * while other suites ran (load average 3-11), then on the quiet machine (quick size, 100 runs, same session).
  */
 export const E2E_PROFILE_NOTES: string[] = [
   "**Profile (issue 9, `npm run profile`).** Of the Node process's on-CPU time, our own code (lib/engine, lib/adapters, " +
     'lib/domain) is about 3 %; the rest is the work of round trips: node built-ins (sockets, http, streams) ~28 %, ' +
     'the MongoDB driver + bson ~17 %, the AWS SDK (SQS, DynamoDB: middleware, signing, parsing) ~11 %, garbage ' +
-    'collection ~9 %, and ~8 % async_hooks destroy tracking (`registerDestroyHook`, `promiseInitHookWithDestroyTracking`) ' +
-    "installed by cls-hooked, which the X-Ray SDK under Powertools Tracer loads (runPlaybook's handler imports the " +
-    'tracer; in this one process it taxes every promise of executeTask too). So the cost of a run is its number of ' +
-    'round trips, and those multiply by the invocations a run takes: 2.3-2.5 under this load (batches of ~4.5 messages ' +
-    'with 50 pollers), 11 for an idle run (50 waiting pollers take one message each), each invocation paying fairness ' +
-    '(2 Redis), claim + run read (3 MongoDB), result write, fan-in read + transition, close (+ finish), a send and the ' +
-    "poller's receive + delete.",
-  "**Changed (lib/engine/execute-batch.ts, lib/adapters/mongo/run-store.ts).** (1) The fan-in's fresh read fetches only " +
-    'the tasks it decides on, by `_id` (served from the _id index on MongoDB and on the emulator, where the old `{peid}` ' +
-    "read scanned the task collection), and is skipped when no finished task has dependents (the join's batch). " +
-    '(2) The run read goes out together with the claim; when every claim matched (a first delivery) the claimed tasks ' +
-    'are patched in memory, otherwise they are read again after the claim as before: one serial round trip less per hop. ' +
-    "(3) Closing finished tasks on the run runs alongside the fan-in instead of after the send (a closed task's " +
-    'undecided dependents are still open, so the run cannot complete early; tasks the fan-in skips are closed after). ' +
-    '(4) A fan-in transition that matched nothing (another batch won the join) no longer reads back who won. Exactly-once ' +
-    'claims and completion are unchanged; unit, integration and the consumer-crash / at-least-once / reaper / poison ' +
-    'reliability tests pass.',
-  '**Before -> after (medians of 5 alternating quick rounds, same session):** MongoDB finds per run 7.94 -> 7.17 ' +
-    '(round trips 20.4 -> 20.2), emulator MongoDB CPU 20.6 -> 17.4 ms per run, three serial round trips fewer on an ' +
-    "idle run's critical path; runs/s 8.7 -> 8.3 (rounds 6.7-15.8 vs 5.6-14.9), p50 4497 -> 4432 ms, idle run 444 -> " +
-    '445 ms (rounds 299-1040 vs 289-659): the wall-clock effect is inside the noise of this machine, where other ' +
-    'suites took most of the CPU.',
-  '**Why >= 100 runs/s is not reachable here.** A run costs about 60-85 ms of Node CPU (handlers, SDKs, the poller, ' +
-    'the stub serving its 10 calls, the bench) plus 35-60 ms of the local servers (full size: MongoDB emulator ~36 ms, ' +
-    'ElasticMQ ~17 ms, dynalite ~3 ms, Redis ~1 ms): ~120 ms of CPU per run, so 2 cores top out near 2000 / 120 = ~17 ' +
-    'runs/s with nothing else running; 100 runs/s needs <= 20 ms of CPU per run for everything on the box, less than ' +
-    "the two JVM emulators alone take. The emulator's share grows with the data: its CPU per run doubles from the quick " +
-    'size (<= 1,100 task documents, ~17 ms) to the full size (<= 11,000, ~36 ms) because run loading (`{peid}` ' +
-    'filter) scans the task collection, which MongoDB serves from the `peid_seq` index. In AWS the database, the queue ' +
-    "and each Lambda container have CPUs of their own, so the per-run figures, not this box's total, are what carries.",
-  '**Next steps measured but not done.** The idle target (<= 150 ms) needs a queue hop less per run: (a) run a ready ' +
-    '`transform`/`noop` dependent (the join) inline in the batch that decided it, in a slot the batch already holds, ' +
-    'which needs the redrive path to recover it after a crash without a message of its own (sampled here: the last ' +
-    "call's result -> join claimed took a median ~165 ms, 49-412 ms, of idle runs of 437-1,658 ms); (b) send a run's " +
-    'root tasks as one message, so an idle run takes 2 invocations instead of 11. Under load, fuller batches are the ' +
-    'lever: on the deployed maximumConcurrency 10 (two full runs, 1,000 runs each) a run took 1.13 invocations and ' +
-    '12.5 MongoDB round trips instead of 2.3 and 19.7, Node CPU 43-50 instead of 60-61 ms per run, and 13.3 / 12.7 ' +
-    'runs/s instead of 9.9 / 11.9.',
+    'collection ~9 %, and ~8 % async_hooks destroy tracking installed by cls-hooked, which the X-Ray SDK under ' +
+    "Powertools Tracer loads as soon as it is imported, tracing on or off (runPlaybook's handler imported it; in this " +
+    'one process it taxed every promise of executeTask too). So the cost of a run is its round trips, multiplied by ' +
+    'the invocations a run takes: ~2.3 under load (batches of ~4.5 messages with 50 pollers), ~10 for an idle run (waiting ' +
+    "pollers take one message each), each paying fairness (2 Redis), claim + run read, result write, fan-in, close, a send and the poller's receive + delete.",
+  '**Changed, in the product.** (1) The fan-in reads only the tasks it decides on, by `_id`, and nothing when no ' +
+    "finished task has dependents (the join's batch). (2) The run read goes out with the claim; on a first delivery the " +
+    'claimed tasks are patched in memory (one serial round trip less per hop). (3) Closing finished tasks runs alongside ' +
+    'the fan-in. (4) A transition that matched nothing no longer reads back who won. (5) lib/tracing.ts loads the X-Ray ' +
+    'SDK only where tracing is on (in AWS; off locally), and executeTask never loads it: the ~8 % async_hooks tax is gone ' +
+    "here. (6) A `peid_item_seq` index: a batch's run read no longer examines a run's loop items (for-each-overhead). " +
+    '(7) Inline continuation: a `transform`/`noop` that becomes ready (the join) runs in the invocation that decided it, ' +
+    'claimed like a delivered message with a short lease, with no message and no queue hop (1 message and 1 invocation ' +
+    "fewer per run here; crash recovery through the parents' redelivery, tests in test/integration/inline-tasks.test.ts). " +
+    '**In the test stack:** the emulator JVMs now run with full tiered compilation (they ran C1-only for start-up speed), ' +
+    "which roughly halved the emulators' CPU per run; MongoDB itself is C++ and was never the C1 emulator.",
+  '**Before -> after (quick size, quiet machine, same session).** Runs/s 16.6 -> 21.3-23.6; Node CPU per run 65 -> ' +
+    '52-60 ms; local servers 33.6 -> 17.7-20.1 ms per run; p50 under load 2,298 -> 1,774-1,949 ms; idle run 265 -> ' +
+    "253-258 ms (median of 10). Earlier, on the loaded machine, (1)-(4) alone measured inside that machine's noise " +
+    '(runs/s 8.7 -> 8.3, idle 444 -> 445 ms) while MongoDB finds per run fell 7.94 -> 7.17.',
+  "**Where an idle run's time goes (quiet machine, 12 runs timed from the stored timestamps).** Start request ~12 ms; " +
+    'the 10 calls are claimed at 11-43 ms and finish at 120-205 ms: 100 ms of stub plus 20-60 ms of waiting for the CPU, ' +
+    'because the 10 concurrent invocations (~5 ms of CPU each) share this one Node thread, where Lambda gives each its ' +
+    "own; the last call's result write, fan-in and close, then the inline join's claim, run, write, close and the run's " +
+    'completion take 40-60 ms, at 3-8 ms per round trip to the emulators. The idle target (<= 150 ms) is therefore ' +
+    'missed here: it needs the invocations on CPUs of their own and a MongoDB that answers in under a millisecond, as ' +
+    'in AWS; the queue hop the join used to take (~20-40 ms here) is gone.',
+  '**Why >= 100 runs/s is not reachable here.** A run costs ~40-60 ms of Node CPU (handlers, SDKs, the poller, the ' +
+    'stub serving its 10 calls, the bench) plus ~20-30 ms of the local servers (MongoDB emulator, ElasticMQ, dynalite, ' +
+    'Redis): ~70-90 ms of CPU per run, so 2 cores top out near 2000 / 80 = ~25 runs/s with nothing else running, which ' +
+    'is what is measured; 100 runs/s needs <= 20 ms of CPU per run for everything on the box, less than the SDK and ' +
+    "driver work of one run's ~10 invocations. In AWS the database, the queue and each Lambda container have CPUs of " +
+    "their own, so the per-run figures, not this box's total, are what carries. The peer's ~33 runs/s was measured " +
+    'with the engine alone on its machine.',
+  "**Not done.** Sending a run's root tasks as one message would cut an idle run to 2 invocations, but independent " +
+    'tasks fan out as separate SQS messages by design (their own retries, visibility and concurrency). Under load, ' +
+    'fuller batches are the lever: on the deployed maximumConcurrency 10 (two full runs, 1,000 runs each, loaded machine) ' +
+    'a run took 1.13 invocations and 12.5 MongoDB round trips instead of 2.3 and 19.7.',
 ];
