@@ -54,7 +54,7 @@ export async function runSuite(env: BenchEnv, opts: SuiteOptions): Promise<numbe
     integrationCallsCase(stub),
     memoryCase({ observer, env, stub, benchDir: opts.benchDir }),
     coldStartCase({ env, benchDir: opts.benchDir }),
-    e2eThroughputCase({ observer, env, stub, counter }),
+    e2eThroughputCase({ observer, env, stub, counter, benchDir: opts.benchDir }),
     forEachOverheadCase({ observer, env, counter }),
   ];
   const unknown = (opts.only ?? []).filter((id) => !all.some((c) => c.id === id));

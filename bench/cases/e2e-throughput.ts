@@ -13,6 +13,7 @@ import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { playbookCatalog } from '../../lib/services.js';
 import type { Stub } from '../../test/support/stub-server.js';
 import { type ConsumerShape, createConsumer, DEPLOYED } from '../lib/consumer.js';
+import { startConsumerProcesses } from '../lib/consumer-processes.js';
 import type { RoundTripCounter } from '../lib/counters.js';
 import { E2E_METHOD } from '../lib/e2e-notes.js';
 import { e2eOutcome, type LoadResult } from '../lib/e2e-report.js';
@@ -28,6 +29,8 @@ const STUB_DELAY_MS = 100;
 const WIDTH = 10;
 const TASKS_PER_RUN = WIDTH + 1;
 const IN_FLIGHT = 50;
+/** Consumer processes for the second idle measurement: an idle run's 10 messages, one container each. */
+const CONTAINERS = 10;
 /**
  * Runs in flight per tenant = IN_FLIGHT / TENANTS = 2: at most 22 tasks of a tenant ready, under the
  * default cap of 50 (with 10 tenants, 5 runs = 50 calls + their joins would exceed it; see the METHOD).
@@ -71,6 +74,7 @@ export function e2eThroughputCase(opts: {
   env: BenchEnv;
   stub: Stub;
   counter: RoundTripCounter;
+  benchDir: string;
 }): BenchCase {
   const { observer: db, env, stub, counter } = opts;
   const consumer = createConsumer(env, executeTaskHandler);
@@ -142,6 +146,22 @@ export function e2eThroughputCase(opts: {
         await clearRuns(db);
         ctx.log(`e2e-throughput idle: median ${median(idle).toFixed(0)} ms`);
 
+        // Idle again with the consumer as separate processes, one per container (after a longer
+        // warm-up: each process connects on its first message).
+        const idleProcesses: number[] = [];
+        const procs = await startConsumerProcesses(env, opts.benchDir, CONTAINERS);
+        try {
+          for (let i = -6; i < idleRuns; i++) {
+            stub.reset();
+            const lat = await oneRun(tracker, TENANT_CALLERS[0] as Caller);
+            if (i >= 0) idleProcesses.push(lat);
+          }
+        } finally {
+          await procs.stop();
+        }
+        await clearRuns(db);
+        ctx.log(`e2e-throughput idle, ${CONTAINERS} consumer processes: median ${median(idleProcesses).toFixed(0)} ms`);
+
         // Warm-up, then the measured load on a collection emptied of earlier runs.
         await load(Math.max(20, total / 5), LOAD_SHAPE, tracker);
         await clearRuns(db);
@@ -156,7 +176,16 @@ export function e2eThroughputCase(opts: {
           await clearRuns(db);
           ctx.log(`e2e-throughput load, deployed concurrency 10: ${deployed.runsPerS.toFixed(1)} runs/s`);
         }
-        return e2eOutcome({ res, idle, overlap, deployed, shape: LOAD_SHAPE, tenants: TENANTS });
+        return e2eOutcome({
+          res,
+          idle,
+          idleProcesses,
+          processes: CONTAINERS,
+          overlap,
+          deployed,
+          shape: LOAD_SHAPE,
+          tenants: TENANTS,
+        });
       } finally {
         tracker.close();
         await consumer.close();

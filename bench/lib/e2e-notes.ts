@@ -63,12 +63,14 @@ export const E2E_PROFILE_NOTES: string[] = [
     "253-258 ms (median of 10). Earlier, on the loaded machine, (1)-(4) alone measured inside that machine's noise " +
     '(runs/s 8.7 -> 8.3, idle 444 -> 445 ms) while MongoDB finds per run fell 7.94 -> 7.17.',
   "**Where an idle run's time goes (quiet machine, 12 runs timed from the stored timestamps).** Start request ~12 ms; " +
-    'the 10 calls are claimed at 11-43 ms and finish at 120-205 ms: 100 ms of stub plus 20-60 ms of waiting for the CPU, ' +
-    'because the 10 concurrent invocations (~5 ms of CPU each) share this one Node thread, where Lambda gives each its ' +
-    "own; the last call's result write, fan-in and close, then the inline join's claim, run, write, close and the run's " +
-    'completion take 40-60 ms, at 3-8 ms per round trip to the emulators. The idle target (<= 150 ms) is therefore ' +
-    'missed here: it needs the invocations on CPUs of their own and a MongoDB that answers in under a millisecond, as ' +
-    'in AWS; the queue hop the join used to take (~20-40 ms here) is gone.',
+    'the 10 calls are claimed at 11-43 ms and finish at 120-205 ms: 100 ms of stub plus 20-60 ms of waiting for the CPU ' +
+    "(10 invocations of ~5 ms of CPU each, plus the emulators' share, at the same moment on 2 cores); the last call's " +
+    "result write, fan-in and close, then the inline join's claim, run, write, close and the run's completion take " +
+    '40-60 ms, at 3-8 ms per round trip to the emulators during that burst. Running the consumer as 10 processes, one ' +
+    'per container (row idle-latency-processes), does not help here (quick runs: 205-234 vs 212-220 ms in-process): the ' +
+    'one event loop is not the limit, the 2 cores are. The idle target (<= 150 ms) is therefore missed on this box: it ' +
+    'needs the invocations and the database on CPUs of their own, as in AWS; the queue hop the join used to take ' +
+    '(~20-40 ms here) is gone.',
   '**Why >= 100 runs/s is not reachable here.** A run costs ~40-60 ms of Node CPU (handlers, SDKs, the poller, the ' +
     'stub serving its 10 calls, the bench) plus ~20-30 ms of the local servers (MongoDB emulator, ElasticMQ, dynalite, ' +
     'Redis): ~70-90 ms of CPU per run, so 2 cores top out near 2000 / 80 = ~25 runs/s with nothing else running, which ' +

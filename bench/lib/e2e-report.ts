@@ -25,6 +25,9 @@ const MB = 1024 * 1024;
 export function e2eOutcome(m: {
   res: LoadResult;
   idle: number[];
+  /** The same idle runs with the consumer as separate processes, one per container. */
+  idleProcesses: number[];
+  processes: number;
   overlap: number[];
   deployed: LoadResult | undefined;
   shape: ConsumerShape;
@@ -78,6 +81,11 @@ export function e2eOutcome(m: {
         target: targets.valueAtMost(150, '<= 150 ms'),
         note: 'peer engine: ~150 ms',
       }),
+      info(
+        'idle-latency-processes',
+        `ms one run alone, the consumer as ${m.processes} processes (one per container; median of ${m.idleProcesses.length})`,
+        round(median(m.idleProcesses), 0),
+      ),
       info('cpu-node', 'CPU ms per run, this Node process (handlers, poller, stub, bench)', round(nodeCpu, 1)),
       info(
         'cpu-servers',
@@ -109,6 +117,11 @@ export function e2eOutcome(m: {
       runs_per_s: round(res.runsPerS, 1),
       latency_ms: { p50: round(p50, 0), p90: round(percentile(res.latencies, 90), 0), p99: round(p99, 0) },
       idle_ms: { median: round(idleMs, 0), samples: idle },
+      idle_ms_consumer_processes: {
+        processes: m.processes,
+        median: round(median(m.idleProcesses), 0),
+        samples: m.idleProcesses,
+      },
       idle_overlap: overlap,
       cpu_ms_per_run: { node: round(nodeCpu, 2), servers: serverCpu, machine_all_processes: machinePerRun },
       cores_used: round(cores, 2),
@@ -144,6 +157,7 @@ export function e2eOutcome(m: {
         : {}),
     },
     notes: [
+      `idle run with the consumer as ${m.processes} processes, one batch at a time each (one per Lambda container, each with its own event loop; the 2 cores are still shared): median ${median(m.idleProcesses).toFixed(0)} ms over ${m.idleProcesses.length} (min ${Math.min(...m.idleProcesses).toFixed(0)}, max ${Math.max(...m.idleProcesses).toFixed(0)}), against ${idleMs.toFixed(0)} ms with every invocation on this process's one thread`,
       `${res.runs} runs in ${(res.runs / res.runsPerS).toFixed(1)} s: ${res.runsPerS.toFixed(1)} runs/s (${(res.runsPerS * (WIDTH + 1)).toFixed(0)} tasks/s); start -> completed p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; consumer batch ${m.shape.batchSize}, maximum concurrency ${m.shape.maxConcurrency}, ${res.invocations} invocations; MongoDB pool ${pool}`,
       `idle run: median ${idleMs.toFixed(0)} ms over ${idle.length} (min ${Math.min(...idle).toFixed(0)}, max ${Math.max(...idle).toFixed(0)}); the stub saw all 10 calls at once in ${allOverlap} of ${overlap.length} runs ${minOverlap < WIDTH ? ` (lowest ${minOverlap}: the 10 single-message invocations of that run started more than 100 ms apart)` : ''}`,
       `CPU per run: Node ${nodeCpu.toFixed(1)} ms, servers ${serversTotal.toFixed(1)} ms (${Object.entries(serverCpu)
