@@ -71,13 +71,13 @@ export const E2E_PROFILE_NOTES: string[] = [
     'one event loop is not the limit, the 2 cores are. The idle target (<= 150 ms) is therefore missed on this box: it ' +
     'needs the invocations and the database on CPUs of their own, as in AWS; the queue hop the join used to take ' +
     '(~20-40 ms here) is gone.',
-  '**Why >= 100 runs/s is not reachable here.** A run costs ~40-60 ms of Node CPU (handlers, SDKs, the poller, the ' +
-    'stub serving its 10 calls, the bench) plus ~20-30 ms of the local servers (MongoDB emulator, ElasticMQ, dynalite, ' +
-    'Redis): ~70-90 ms of CPU per run, so 2 cores top out near 2000 / 80 = ~25 runs/s with nothing else running, which ' +
-    'is what is measured; 100 runs/s needs <= 20 ms of CPU per run for everything on the box, less than the SDK and ' +
-    "driver work of one run's ~10 invocations. In AWS the database, the queue and each Lambda container have CPUs of " +
-    "their own, so the per-run figures, not this box's total, are what carries. The peer's ~33 runs/s was measured " +
-    'with the engine alone on its machine.',
+  '**Why >= 100 runs/s is not reachable here.** In the final full run a run costs ~23 ms of Node CPU (handlers, SDKs, ' +
+    'the poller, the stub serving its 10 calls, the bench) plus ~17 ms of the local servers (MongoDB emulator, ElasticMQ, ' +
+    'dynalite, Redis): ~40 ms of CPU per run, so 2 cores top out near 2000 / 40 = ~50 runs/s with nothing else running; ' +
+    "41 runs/s is measured (the peer's ~33 runs/s was measured with the engine alone on its machine). 100 runs/s needs " +
+    "<= 20 ms of CPU per run for everything on the box, less than the SDK and driver work of one run's ~10 invocations. " +
+    'In AWS the database, the queue and each Lambda container have CPUs of their own, so the per-run figures, not this ' +
+    "box's total, are what carries.",
   "**Not done.** Sending a run's root tasks as one message would cut an idle run to 2 invocations, but independent " +
     'tasks fan out as separate SQS messages by design (their own retries, visibility and concurrency). Under load, ' +
     'fuller batches are the lever: on the deployed maximumConcurrency 10 (two full runs, 1,000 runs each, loaded machine) ' +
