@@ -2,7 +2,7 @@
  * The X-Ray tracer (Powertools Tracer). Importing this module opts a function in: its AWS
  * SDK clients get subsegments and its handler uses tracingMiddleware(). The HTTP functions
  * and the scheduled and DLQ functions import it; executeTask, the hot path, does not (the
- * X-Ray SDK is ~130 KB of its bundle and megabytes of its heap) and relies on Lambda's
+ * X-Ray SDK is ~130 KB of its bundle) and relies on Lambda's
  * active tracing for its function segment.
  *
  * Where tracing is off (POWERTOOLS_TRACE_ENABLED=false, as locally, or outside Lambda) the

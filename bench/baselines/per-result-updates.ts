@@ -1,27 +1,13 @@
 /**
  * Baseline of case 1: the seed's "current" status writes, one updateOne per task
  * result, awaited one after another as the Go service's loop did. Same filter and
- * same fields as the product's writeTaskResults; only the batching differs.
+ * same update (taskResultUpdate) as the product's writeTaskResults; only the batching differs.
  */
 import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
+import { taskResultUpdate } from '../../lib/adapters/mongo/run-store.js';
 import { taskKey } from '../../lib/engine/model.js';
 import type { TaskResultWrite } from '../../lib/engine/ports.js';
-
-function resultUpdate(w: TaskResultWrite, now: number) {
-  return {
-    $set: {
-      status: w.status,
-      output_json: w.output_json,
-      truncated: w.truncated,
-      error: w.error,
-      finished_at: w.finished_at,
-      duration_ms: w.duration_ms,
-      claim: null,
-      updateddate: now,
-    },
-  };
-}
 
 /**
  * Writes each result with its own round trip, in order. `token` null drops the tenant and
@@ -38,7 +24,7 @@ export async function writeResultsOneByOne(
     const _id = taskKey(w.peid, w.task_id);
     await tasks.updateOne(
       token === null ? { _id } : { _id, tenant_code: w.tenant_code, 'claim.token': token },
-      resultUpdate(w, now),
+      taskResultUpdate(w, now),
     );
   }
 }
@@ -47,7 +33,9 @@ export async function writeResultsOneByOne(
 export async function bulkByIdOnly(db: Db, writes: readonly TaskResultWrite[], now: number): Promise<void> {
   const tasks = db.collection<{ _id: string }>(COLLECTIONS.tasks);
   await tasks.bulkWrite(
-    writes.map((w) => ({ updateOne: { filter: { _id: taskKey(w.peid, w.task_id) }, update: resultUpdate(w, now) } })),
+    writes.map((w) => ({
+      updateOne: { filter: { _id: taskKey(w.peid, w.task_id) }, update: taskResultUpdate(w, now) },
+    })),
     { ordered: false },
   );
 }

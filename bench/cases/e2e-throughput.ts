@@ -7,12 +7,13 @@
  * run (this process and the local servers), peak RSS, overlap of an idle run.
  */
 import { randomUUID } from 'node:crypto';
+import type { Context, SQSEvent } from 'aws-lambda';
 import type { Db } from 'mongodb';
 import { handler as executeTaskHandler } from '../../functions/execute-task.js';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { playbookCatalog } from '../../lib/services.js';
 import type { Stub } from '../../test/support/stub-server.js';
-import { type ConsumerShape, createConsumer, DEPLOYED } from '../lib/consumer.js';
+import { type ConsumerShape, createConsumer, DEPLOYED, redeliveryCounter } from '../lib/consumer.js';
 import { startConsumerProcesses } from '../lib/consumer-processes.js';
 import type { RoundTripCounter } from '../lib/counters.js';
 import { E2E_METHOD } from '../lib/e2e-notes.js';
@@ -27,7 +28,6 @@ import { type Caller, clearRuns, fanOutPlaybook, invokeApi, storePlaybook } from
 const PLAYBOOK = 'e2e-fanout-10';
 const STUB_DELAY_MS = 100;
 const WIDTH = 10;
-const TASKS_PER_RUN = WIDTH + 1;
 const IN_FLIGHT = 50;
 /** Consumer processes for the second idle measurement: an idle run's 10 messages, one container each. */
 const CONTAINERS = 10;
@@ -77,12 +77,18 @@ export function e2eThroughputCase(opts: {
   benchDir: string;
 }): BenchCase {
   const { observer: db, env, stub, counter } = opts;
-  const consumer = createConsumer(env, executeTaskHandler);
+  // Deferred (and otherwise redelivered) messages: bodies delivered again.
+  const redeliveries = redeliveryCounter();
+  const consumer = createConsumer(env, (event: SQSEvent, context: Context) => {
+    redeliveries.observe(event.Records);
+    return executeTaskHandler(event, context);
+  });
 
   /** `n` runs, IN_FLIGHT at once; worker w always starts runs of tenant w % TENANTS. */
   async function load(n: number, shape: ConsumerShape, tracker: RunTracker): Promise<LoadResult> {
     const poller = await consumer.start(shape);
     stub.reset();
+    redeliveries.reset();
     const since = counter.start();
     const rss = sampleRss();
     const cpu0 = cpuSnapshot();
@@ -111,8 +117,7 @@ export function e2eThroughputCase(opts: {
       cpu,
       peakRss,
       stubCalls: stub.calls.length,
-      // A deferred message is deleted once more than the tasks run (its copy comes back).
-      deferred: poller.stats.messagesDeleted - n * TASKS_PER_RUN,
+      deferred: redeliveries.count,
       invocations: poller.stats.invocations,
       trips,
     };

@@ -12,7 +12,7 @@ import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { getMongoClient } from '../../lib/clients.js';
 import { playbookStore, runStore } from '../../lib/services.js';
 import { timeCommands } from '../lib/command-timings.js';
-import { createConsumer, DEPLOYED } from '../lib/consumer.js';
+import { createConsumer, DEPLOYED, redeliveryCounter } from '../lib/consumer.js';
 import type { RoundTripCounter } from '../lib/counters.js';
 import type { BenchEnv } from '../lib/env.js';
 import { type Probe, type Sample, summarizeForEach } from '../lib/for-each-summary.js';
@@ -64,13 +64,9 @@ export function forEachOverheadCase(opts: { observer: Db; env: BenchEnv; counter
       await storePlaybook(playbookStore(), TENANT, playbook);
       // The handler, timed; a body seen twice in one run is a redelivery (a fairness deferral or a failure).
       let busy = 0;
-      let seen = new Set<string>();
-      let redelivered = 0;
+      const redeliveries = redeliveryCounter();
       const timedHandler = async (event: SQSEvent, context: Context) => {
-        for (const r of event.Records) {
-          if (seen.has(r.body)) redelivered += 1;
-          seen.add(r.body);
-        }
+        redeliveries.observe(event.Records);
         const t0 = performance.now();
         try {
           return await executeTaskHandler(event, context);
@@ -84,8 +80,7 @@ export function forEachOverheadCase(opts: { observer: Db; env: BenchEnv; counter
         await clearRuns(db);
         const ips = Array.from({ length: n }, (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
         busy = 0;
-        redelivered = 0;
-        seen = new Set();
+        redeliveries.reset();
         const invocations0 = poller.stats.invocations;
         const since = counter.start();
         const shapes = timeCommands(getMongoClient(), bytes);
@@ -106,7 +101,7 @@ export function forEachOverheadCase(opts: { observer: Db; env: BenchEnv; counter
           cpuMs: (cpu.user + cpu.system) / 1000,
           busyMs: busy,
           invocations: poller.stats.invocations - invocations0,
-          redelivered,
+          redelivered: redeliveries.count,
           trips,
           shapes: byShape,
           ...(probe ? { probe } : {}),

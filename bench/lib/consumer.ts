@@ -51,3 +51,27 @@ export function createConsumer(env: BenchEnv, handler: unknown): Consumer {
     },
   };
 }
+
+/**
+ * Counts deliveries of a body already delivered (a fairness deferral's copy, or a redelivery
+ * after a failure): task messages carry (peid, task, attempt), so a body is unique per attempt.
+ */
+export function redeliveryCounter() {
+  let seen = new Set<string>();
+  let count = 0;
+  return {
+    observe(records: ReadonlyArray<{ body: string }>): void {
+      for (const r of records) {
+        if (seen.has(r.body)) count += 1;
+        else seen.add(r.body);
+      }
+    },
+    get count(): number {
+      return count;
+    },
+    reset(): void {
+      seen = new Set();
+      count = 0;
+    },
+  };
+}

@@ -42,6 +42,8 @@ export interface PollerOptions {
 
 export interface PollerStats {
   invocations: number;
+  /** Messages received from the queue (counted on receipt, before the handler runs). */
+  messagesReceived: number;
   handlerErrors: number;
   messagesDeleted: number;
   messagesFailed: number;
@@ -53,6 +55,7 @@ export interface PollerStats {
 export class SqsPoller {
   readonly stats: PollerStats = {
     invocations: 0,
+    messagesReceived: 0,
     handlerErrors: 0,
     messagesDeleted: 0,
     messagesFailed: 0,
@@ -130,6 +133,7 @@ export class SqsPoller {
         continue;
       }
       if (messages.length === 0) continue;
+      this.stats.messagesReceived += messages.length;
       if (this.opts.duplicateEachMessage) await this.duplicate(messages);
       if (this.opts.randomDuplicates) messages = await this.duplicateRandomly(messages, this.opts.randomDuplicates);
       if (this.opts.shuffle || this.opts.randomDuplicates) shuffle(messages, this.opts.randomDuplicates?.random);

@@ -7,7 +7,7 @@
 import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
 import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
 import { taskKey } from '../../engine/model.js';
-import type { RunRef, RunStore, TaskState } from '../../engine/ports.js';
+import type { RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
@@ -131,6 +131,22 @@ function graphOnly(filter: Filter<TaskDoc>): Filter<TaskDoc> {
   return '$or' in filter
     ? { $or: (filter.$or ?? []).map((f) => ({ ...f, ...NOT_AN_ITEM })) }
     : { ...filter, ...NOT_AN_ITEM };
+}
+
+/** The update that records one task result and releases its claim (also the bench's baseline writes it). */
+export function taskResultUpdate(w: TaskResultWrite, now: number) {
+  return {
+    $set: {
+      status: w.status,
+      output_json: w.output_json,
+      truncated: w.truncated,
+      error: w.error,
+      finished_at: w.finished_at,
+      duration_ms: w.duration_ms,
+      claim: null,
+      updateddate: now,
+    },
+  };
 }
 
 /** A RunStore over the given database. */
@@ -343,18 +359,7 @@ export function createRunStore(db: Db): RunStore {
               tenant_code: w.tenant_code,
               'claim.token': token,
             }),
-            update: {
-              $set: {
-                status: w.status,
-                output_json: w.output_json,
-                truncated: w.truncated,
-                error: w.error,
-                finished_at: w.finished_at,
-                duration_ms: w.duration_ms,
-                claim: null,
-                updateddate: now,
-              },
-            },
+            update: taskResultUpdate(w, now),
           },
         })),
       );
