@@ -1,4 +1,5 @@
 /** Reading and cancelling runs on behalf of a tenant. */
+import { isTerminalTask } from '../domain/statuses.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
 import type { ExecutionQuery, RunRef, RunStore, TaskQueue } from './ports.js';
@@ -86,9 +87,26 @@ function taskView(t: TaskRecord): TaskView {
   };
 }
 
+/**
+ * A run and its tasks as a reader may rely on them. The two reads go out together, but the
+ * task list can then be older than the run: a finished run would show a task still running
+ * whose result was written (and the run closed) between the two reads. A run finishes only
+ * after the results that finish it are written, so when the run read is finished and a task
+ * is not, the tasks are read again, after it (one more read, only then).
+ */
+export async function readRun(
+  runs: RunStore,
+  ref: RunRef,
+): Promise<{ exec: ExecutionRecord | null; tasks: TaskRecord[] }> {
+  const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
+  if (!exec || exec.execution_status === 'running' || tasks.every((t) => isTerminalTask(t.status)))
+    return { exec, tasks };
+  return { exec, tasks: await runs.listTasks(ref) };
+}
+
 /** One run with its tasks in task_seq order (loop items nested); 404 for unknown or another tenant's. */
 export async function getExecution(runs: RunStore, ref: RunRef): Promise<ExecutionView> {
-  const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
+  const { exec, tasks } = await readRun(runs, ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   const items = new Map<string, ItemView[]>();
   for (const t of tasks) {

@@ -2,10 +2,11 @@
 import { buildTimeline, type Timeline } from '../domain/timeline.js';
 import { NotFoundError } from '../errors.js';
 import type { RunRef, RunStore } from './ports.js';
+import { readRun } from './runs.js';
 
 /** The run's timeline at `now`; 404 for an unknown run or another tenant's, exactly like getExecution. */
 export async function getTimeline(runs: RunStore, ref: RunRef, now: number): Promise<Timeline> {
-  const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
+  const { exec, tasks } = await readRun(runs, ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   return buildTimeline(
     {

@@ -102,7 +102,8 @@ describe('at-least-once delivery', () => {
 
     for (const e of done) {
       expect(e.execution_status).toBe('completed');
-      expect(Object.values(statuses(e)).every((s) => s === 'succeeded')).toBe(true);
+      const notSucceeded = Object.entries(statuses(e)).filter(([, s]) => s !== 'succeeded');
+      expect(notSucceeded).toEqual([]);
     }
     expect(h.stub.callsTo('/ok/wide/join_all')).toHaveLength(3);
     expect(h.stub.callsTo('/ok/wide/join_any')).toHaveLength(3);
