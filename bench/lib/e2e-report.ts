@@ -1,7 +1,7 @@
 /** The e2e-throughput case's rows, details and notes from its measurements (bench/cases/e2e-throughput.ts). */
 import { getConfig } from '../../lib/config.js';
 import type { ConsumerShape } from './consumer.js';
-import { E2E_PROFILE_NOTES } from './e2e-notes.js';
+import { E2E_PROFILE_NOTES, throughputCeilingNote } from './e2e-notes.js';
 import type { CpuDelta } from './proc-cpu.js';
 import { median, percentile, round, row, targets } from './stats.js';
 import type { CaseOutcome } from './types.js';
@@ -173,6 +173,7 @@ export function e2eOutcome(m: {
           ]
         : []),
       ...E2E_PROFILE_NOTES,
+      throughputCeilingNote(nodeCpu, serversTotal, res.runsPerS),
     ],
   };
 }
