@@ -37,7 +37,7 @@ poller in the deployed shape (batch 10, maximum concurrency 10: up to 100 items 
 ${tick}completeddate${tick} minus the moment the request was sent. The tenant's fairness cap is raised to 1,000 for this
 case (bench/lib/env.ts) so no item is deferred; one run at the default cap of 50 is reported apart (full mode).
 **Sizes.** 10, 100, 300 and 1,000 items, interleaved in each of 5 rounds (quick: 2) after a warm-up run, the executions
-and tasks collections emptied before each run (the emulator scans non-${tick}_id${tick} queries). Medians.
+and tasks collections emptied before each run (the emulator scans the queries it has no lookup for). Medians.
 **Per item.** Run time / N; engine CPU / N (this process: handlers, engine, poller); MongoDB, SQS and Redis round
 trips / N. Up to 100 items a run is one wave of the 100-message window, so run time / N at 10 is mostly the run's
 fixed cost (start, expansion, completion) and the *growth* row (1,000 vs 10) passes easily; the *growth-saturated* row

@@ -26,8 +26,8 @@ for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.) 
 clock) minus the moment the start request was sent. Idle latency: the median of 20 runs (10 with --quick) started one at a
 time after 3 warm-up runs, with the stub's highest number of calls at once for each. CPU: ${c}process.cpuUsage()${c} of this
 process over the load, and user+system time of the local servers from ${c}/proc/<pid>/stat${c} (PIDs in ${c}.stack/pids${c}), per run.
-RSS: sampled every 50 ms during the load. Runs are deleted between phases (${c}clearRuns${c}): mongo-java-server answers the
-${c}{peid}${c} queries of run loading by scanning the task collection, so they cost in proportion to the runs in it.
+RSS: sampled every 50 ms during the load. Runs are deleted between phases (${c}clearRuns${c}), so each phase starts from the same
+collection size (the emulator serves the ${c}{peid}${c} queries of run loading from a lookup, tools/emulators).
 **Peer numbers (info, not measured here):** a popular workflow engine on 2 cores: ~150 ms for an idle run, ~33 runs/s with
 50 in flight, 540-890 MB RSS.
 **Profile:** ${c}npm run profile${c} runs this case alone under ${c}node --cpu-prof${c} (${c}--heap${c} adds ${c}--heap-prof${c}) and

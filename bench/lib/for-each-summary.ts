@@ -208,8 +208,8 @@ function growingReads(first: SizeStats, last: SizeStats): string[] {
     `reads sent once per batch whose size grows with the list, at ${first.items} -> ${last.items} items: ${parts.join(', ')}; ` +
       'an O(N) term per batch whose decoding costs little (engine CPU per item is flat). The graph-tasks read of every ' +
       "batch's loadRuns also examines every item of the run: on MongoDB peid_seq {peid, task_seq} selects the run's tasks and " +
-      "items alike (items share the loop's peid and task_seq) and item_of is checked on the fetched documents; the emulator " +
-      'scans the whole collection. The load-runs row times that read alone',
+      "items alike (items share the loop's peid and task_seq) and item_of is checked on the fetched documents; the emulator's " +
+      'peid lookup (tools/emulators) visits the same documents. The load-runs row times that read alone',
   ];
 }
 

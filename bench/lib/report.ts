@@ -165,7 +165,9 @@ const CAVEATS = [
     'is served from the _id index. A server started before that launcher change scans the collection for every product ' +
     'filter that adds `tenant_code` or a condition to `_id` (claims, result writes, run loads, closing tasks): that caps ' +
     '`status-writes` and makes the consumer slow as the task collection grows (`memory`: tens instead of a hundred and more ' +
-    'tasks/s); `npm run stack:down && npm run stack:up` restarts it. Queries by other fields (e.g. `peid` on tasks) still scan.',
+    'tasks/s); `npm run stack:down && npm run stack:up` restarts it. Since 2026-11-27 (14:30 UTC) the launcher also serves a ' +
+    'top-level `peid` equality or `$in` (alone or in every branch of an `$or`) from a lookup standing in for the `peid_*` ' +
+    'indexes, so run loads no longer scan every task of every run. Other non-`_id` queries (analytics, lists) still scan.',
   'The driver splits a bulk write into batches of 999 operations against mongo-java-server (MongoDB: 100,000), ' +
     'hence 2 commands per 1,000 results.',
   'The emulators are JVMs (serial GC; full tiered JIT since 2026-11-27, C1-only before) on the same 2 cores as the bench: long tails (p99) are theirs.',

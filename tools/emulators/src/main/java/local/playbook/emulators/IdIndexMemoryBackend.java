@@ -1,7 +1,12 @@
 package local.playbook.emulators;
 
 import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.NavigableSet;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -39,10 +44,19 @@ import de.bwaldvogel.mongo.bson.Document;
  * Everything else (operators on {@code _id} other than {@code $in}, regexes, null, arrays,
  * embedded documents, queries without {@code _id}) keeps the library's behaviour.
  *
- * <p>Not done: non-unique indexes. The library has no implementation of them; every non-unique
- * index is an {@code EmptyIndex} whose {@code canHandle} is always false (see
- * {@code AbstractMongoDatabase.openOrCreateSecondaryIndex}), so e.g. {@code {peid, tenant_code}}
- * queries still scan. Supporting them would mean writing a multikey secondary index, not a switch.
+ * <p>Also: an equality lookup on each field named in {@code EQUALITY_FIELDS} ({@code peid}), standing
+ * in for the MongoDB indexes that start with it ({@code peid_seq}, {@code peid_item_seq}). The library
+ * has no non-unique indexes (each is an {@code EmptyIndex} whose {@code canHandle} is always false,
+ * see {@code AbstractMongoDatabase.openOrCreateSecondaryIndex}), so {@code {peid, tenant_code}}
+ * queries scanned every task of every run: a run load cost in proportion to all the runs stored,
+ * which MongoDB never does. The collection keeps, per field, the positions of the documents whose
+ * value is a string, by value, plus the positions whose value is anything else but missing (an
+ * array may contain the string: those are always candidates). It is maintained where the library
+ * adds, removes and updates documents ({@code addDocumentInternal}, {@code removeDocument},
+ * {@code handleUpdate}, all under the collection's lock). A query whose top-level condition on the
+ * field is a string or {@code {$in: [strings]}}, or whose top-level {@code $or} has such a
+ * condition in every branch, visits only those candidates, through the same full matcher; any
+ * other query keeps the library's behaviour. Only the documents visited change, not the results.
  */
 public class IdIndexMemoryBackend extends MemoryBackend {
 
@@ -63,11 +77,23 @@ public class IdIndexMemoryBackend extends MemoryBackend {
         }
     }
 
+    /** Top-level fields with an equality lookup (the leading field of the project's non-unique indexes). */
+    static final List<String> EQUALITY_FIELDS = List.of("peid");
+
     static class IdIndexMemoryCollection extends MemoryCollection {
+
+        /** Per field: string value -> positions of the documents holding it. */
+        private final Map<String, Map<String, Set<Integer>>> byValue = new HashMap<>();
+        /** Per field: positions whose value is present but not a string (always candidates). */
+        private final Map<String, Set<Integer>> irregular = new HashMap<>();
 
         IdIndexMemoryCollection(MemoryDatabase database, String collectionName, CollectionOptions options,
                                 CursorRegistry cursorRegistry) {
             super(database, collectionName, options, cursorRegistry);
+            for (String field : EQUALITY_FIELDS) {
+                byValue.put(field, new HashMap<>());
+                irregular.put(field, new HashSet<>());
+            }
         }
 
         @Override
@@ -75,10 +101,148 @@ public class IdIndexMemoryBackend extends MemoryBackend {
                                              int batchSize, Document fieldSelector) {
             Iterable<Integer> positions = idIndexPositions(query, orderBy);
             if (positions == null) {
+                positions = equalityPositions(query, orderBy);
+            }
+            if (positions == null) {
                 return super.queryDocuments(query, orderBy, numberToSkip, limit, batchSize, fieldSelector);
             }
             // Same call the library makes for an index hit: full matcher on these documents only.
             return matchDocuments(query, positions, orderBy, numberToSkip, limit, batchSize, fieldSelector);
+        }
+
+        @Override
+        protected Integer addDocumentInternal(Document document) {
+            Integer position = super.addDocumentInternal(document);
+            synchronized (this) {
+                track(position, document);
+            }
+            return position;
+        }
+
+        @Override
+        protected void removeDocument(Integer position) {
+            Document document = getDocument(position);
+            super.removeDocument(position);
+            synchronized (this) {
+                untrack(position, document);
+            }
+        }
+
+        @Override
+        protected void handleUpdate(Integer position, Document oldDocument, Document newDocument) {
+            super.handleUpdate(position, oldDocument, newDocument);
+            synchronized (this) {
+                untrack(position, oldDocument);
+                track(position, newDocument);
+            }
+        }
+
+        private void track(Integer position, Document document) {
+            if (position == null || document == null) {
+                return;
+            }
+            for (String field : EQUALITY_FIELDS) {
+                if (!document.containsKey(field)) {
+                    continue;
+                }
+                Object value = document.get(field);
+                if (value instanceof String) {
+                    byValue.get(field).computeIfAbsent((String) value, k -> new HashSet<>()).add(position);
+                } else {
+                    irregular.get(field).add(position);
+                }
+            }
+        }
+
+        private void untrack(Integer position, Document document) {
+            if (position == null || document == null) {
+                return;
+            }
+            for (String field : EQUALITY_FIELDS) {
+                if (!document.containsKey(field)) {
+                    continue;
+                }
+                Object value = document.get(field);
+                if (value instanceof String) {
+                    Map<String, Set<Integer>> values = byValue.get(field);
+                    Set<Integer> set = values.get(value);
+                    if (set != null) {
+                        set.remove(position);
+                        if (set.isEmpty()) {
+                            values.remove(value);
+                        }
+                    }
+                } else {
+                    irregular.get(field).remove(position);
+                }
+            }
+        }
+
+        /** Candidate positions from an equality lookup, in natural order; null when no lookup applies. */
+        private Iterable<Integer> equalityPositions(Document query, Document orderBy) {
+            if (query == null || query.isEmpty()) {
+                return null;
+            }
+            for (Index<Integer> index : getIndexes()) {
+                if (index.canHandle(query)) {
+                    return null; // the library uses that index itself
+                }
+            }
+            synchronized (this) {
+                for (String field : EQUALITY_FIELDS) {
+                    NavigableSet<Integer> sorted = candidates(query, field);
+                    if (sorted != null) {
+                        return isNaturalDescending(orderBy) ? sorted.descendingSet() : sorted;
+                    }
+                }
+            }
+            return null;
+        }
+
+        /** The query's candidates on `field`: from its own condition, or from every branch of its $or. */
+        private NavigableSet<Integer> candidates(Document query, String field) {
+            if (query.containsKey(field)) {
+                return candidatesFor(query.get(field), field);
+            }
+            Object or = query.get("$or");
+            if (!(or instanceof List) || ((List<?>) or).isEmpty()) {
+                return null;
+            }
+            NavigableSet<Integer> union = new TreeSet<>();
+            for (Object branch : (List<?>) or) {
+                if (!(branch instanceof Document) || !((Document) branch).containsKey(field)) {
+                    return null;
+                }
+                NavigableSet<Integer> part = candidatesFor(((Document) branch).get(field), field);
+                if (part == null) {
+                    return null;
+                }
+                union.addAll(part);
+            }
+            return union;
+        }
+
+        /** A string or {$in: [strings]}: the documents holding one of them, plus the irregular ones. */
+        private NavigableSet<Integer> candidatesFor(Object condition, String field) {
+            Collection<?> values;
+            if (condition instanceof String) {
+                values = List.of(condition);
+            } else if (condition instanceof Document && ((Document) condition).size() == 1
+                && ((Document) condition).get("$in") instanceof Collection
+                && ((Collection<?>) ((Document) condition).get("$in")).stream().allMatch(v -> v instanceof String)) {
+                values = (Collection<?>) ((Document) condition).get("$in");
+            } else {
+                return null;
+            }
+            NavigableSet<Integer> sorted = new TreeSet<>(irregular.get(field));
+            Map<String, Set<Integer>> index = byValue.get(field);
+            for (Object value : values) {
+                Set<Integer> positions = index.get(value);
+                if (positions != null) {
+                    sorted.addAll(positions);
+                }
+            }
+            return sorted;
         }
 
         /** Candidate positions from the _id index, in natural order; null to let the library decide. */

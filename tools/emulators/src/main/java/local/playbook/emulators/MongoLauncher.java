@@ -17,7 +17,9 @@ import de.bwaldvogel.mongo.MongoVersion;
  *
  * <p>The backend is {@link IdIndexMemoryBackend}: the library's in-memory backend, except that
  * queries with a top-level {@code _id} equality or {@code $in} plus other conditions are served
- * from the {@code _id} index (as MongoDB does) instead of scanning the collection.
+ * from the {@code _id} index (as MongoDB does) instead of scanning the collection, and queries
+ * with a top-level {@code peid} equality visit only that run's documents (as MongoDB's
+ * {@code peid_*} indexes do).
  *
  * <p>Usage: {@code java -cp 'jars/*:classes' local.playbook.emulators.MongoLauncher [host] [port] [wireVersion]}
  * (defaults 127.0.0.1, 27117, 13).
@@ -60,7 +62,7 @@ public final class MongoLauncher {
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow, "mongo-shutdown"));
         // Readiness marker, also parsed by nobody: the stack script health-checks the port itself.
         System.out.println("MongoLauncher: mongo-java-server listening on " + host + ":" + port
-                + " (reported version 5.0.0, maxWireVersion " + wireVersion + ", _id index for _id+filter queries)");
+                + " (reported version 5.0.0, maxWireVersion " + wireVersion + ", _id index for _id+filter queries, equality lookup on peid)");
         System.out.flush();
     }
 }
