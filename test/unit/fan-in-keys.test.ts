@@ -3,25 +3,14 @@
  * that subset are exactly the decisions made from every task of the run.
  */
 import { describe, expect, it } from 'vitest';
-import { parsePlaybook } from '../../lib/domain/playbook-validation.js';
 import type { TaskStatus } from '../../lib/domain/statuses.js';
 import { fanInKeys, planFanIn } from '../../lib/engine/execute-batch.js';
-import type { StoredPlaybook, TaskRecord } from '../../lib/engine/model.js';
-import { planRun } from '../../lib/engine/start-run.js';
+import type { TaskRecord } from '../../lib/engine/model.js';
+import { planTestRun } from '../support/planned-run.js';
 
 const PEID = '00000000-0000-4000-8000-000000000001';
 
-function plan(tasks: unknown[]) {
-  const parsed = parsePlaybook({ name: 'p', tasks });
-  const playbook = { ...parsed, pid: 'pid', tenant_code: 't', version: 1, createddate: 0, updateddate: 0 };
-  return planRun(
-    playbook as StoredPlaybook,
-    { playbook_name: 'p', alert_id: 'a', alert: {} },
-    { tenant_code: 't', sub: 's' },
-    PEID,
-    0,
-  );
-}
+const plan = (tasks: unknown[]) => planTestRun(tasks, PEID);
 
 const ids = (keys: Array<{ task_id: string }>) => keys.map((k) => k.task_id).sort();
 

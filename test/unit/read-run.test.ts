@@ -1,37 +1,28 @@
 /**
  * GET /executions/{peid} and its timeline read a run and its tasks together. A task list
  * read before the run's last writes must not make a finished run show an unfinished task
- * (seen in CI: a completed run with its join still `running`). The two reads are scripted
+ * (a CI run read back a completed run with a task not yet succeeded). The two reads are scripted
  * here, in the order that exposed it; the store itself is exercised by the integration tests.
  */
 import { describe, expect, it } from 'vitest';
-import { parsePlaybook } from '../../lib/domain/playbook-validation.js';
-import type { ExecutionRecord, StoredPlaybook, TaskRecord } from '../../lib/engine/model.js';
+import type { ExecutionRecord, TaskRecord } from '../../lib/engine/model.js';
 import type { RunStore } from '../../lib/engine/ports.js';
 import { getExecution, readRun } from '../../lib/engine/runs.js';
-import { planRun } from '../../lib/engine/start-run.js';
 import { getTimeline } from '../../lib/engine/timeline.js';
 import { NotFoundError } from '../../lib/errors.js';
+import { planTestRun } from '../support/planned-run.js';
 
 const PEID = '00000000-0000-4000-8000-000000000002';
 const REF = { tenant_code: 't', peid: PEID };
 
 function planned() {
-  const parsed = parsePlaybook({
-    name: 'p',
-    tasks: [
+  return planTestRun(
+    [
       { id: 'a', type: 'noop' },
       { id: 'b', type: 'noop' },
       { id: 'join', type: 'noop', depends_on: ['a', 'b'] },
     ],
-  });
-  const playbook = { ...parsed, pid: 'pid', tenant_code: 't', version: 1, createddate: 0, updateddate: 0 };
-  return planRun(
-    playbook as StoredPlaybook,
-    { playbook_name: 'p', alert_id: 'a', alert: {} },
-    { tenant_code: 't', sub: 's' },
     PEID,
-    0,
   );
 }
 

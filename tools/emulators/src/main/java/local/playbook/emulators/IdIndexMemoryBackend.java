@@ -138,23 +138,15 @@ public class IdIndexMemoryBackend extends MemoryBackend {
         }
 
         private void track(Integer position, Document document) {
-            if (position == null || document == null) {
-                return;
-            }
-            for (String field : EQUALITY_FIELDS) {
-                if (!document.containsKey(field)) {
-                    continue;
-                }
-                Object value = document.get(field);
-                if (value instanceof String) {
-                    byValue.get(field).computeIfAbsent((String) value, k -> new HashSet<>()).add(position);
-                } else {
-                    irregular.get(field).add(position);
-                }
-            }
+            reindex(position, document, true);
         }
 
         private void untrack(Integer position, Document document) {
+            reindex(position, document, false);
+        }
+
+        /** Adds `position` under the document's values of the lookup fields, or removes it. */
+        private void reindex(Integer position, Document document, boolean add) {
             if (position == null || document == null) {
                 return;
             }
@@ -163,17 +155,23 @@ public class IdIndexMemoryBackend extends MemoryBackend {
                     continue;
                 }
                 Object value = document.get(field);
-                if (value instanceof String) {
-                    Map<String, Set<Integer>> values = byValue.get(field);
-                    Set<Integer> set = values.get(value);
-                    if (set != null) {
-                        set.remove(position);
-                        if (set.isEmpty()) {
-                            values.remove(value);
-                        }
+                if (!(value instanceof String)) {
+                    Set<Integer> others = irregular.get(field);
+                    if (add) {
+                        others.add(position);
+                    } else {
+                        others.remove(position);
                     }
+                    continue;
+                }
+                Map<String, Set<Integer>> values = byValue.get(field);
+                if (add) {
+                    values.computeIfAbsent((String) value, k -> new HashSet<>()).add(position);
                 } else {
-                    irregular.get(field).remove(position);
+                    Set<Integer> set = values.get(value);
+                    if (set != null && set.remove(position) && set.isEmpty()) {
+                        values.remove(value);
+                    }
                 }
             }
         }
