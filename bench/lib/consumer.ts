@@ -5,6 +5,7 @@
  * the function's client (so it is not counted in the function's round trips).
  */
 import { createSqsClient } from '../../lib/clients.js';
+import { parseTaskMessage } from '../../lib/engine/task-messages.js';
 import { type SqsHandler, SqsPoller } from '../../test/support/sqs-poller.js';
 import type { BenchEnv } from './env.js';
 
@@ -53,8 +54,8 @@ export function createConsumer(env: BenchEnv, handler: unknown): Consumer {
 }
 
 /**
- * Counts deliveries of a body already delivered (a fairness deferral's copy, or a redelivery
- * after a failure): task messages carry (peid, task, attempt), so a body is unique per attempt.
+ * Counts deliveries of a task attempt already delivered: fairness's copies (a deferral's
+ * delayed copy, a promotion) and redeliveries after a failure.
  */
 export function redeliveryCounter() {
   let seen = new Set<string>();
@@ -62,8 +63,11 @@ export function redeliveryCounter() {
   return {
     observe(records: ReadonlyArray<{ body: string }>): void {
       for (const r of records) {
-        if (seen.has(r.body)) count += 1;
-        else seen.add(r.body);
+        // One task attempt, whatever the copy: fairness's delayed copies carry a `deferred` mark.
+        const m = parseTaskMessage(r.body);
+        const id = m ? `${m.peid}:${m.task_id}#${m.attempt}` : r.body;
+        if (seen.has(id)) count += 1;
+        else seen.add(id);
       }
     },
     get count(): number {

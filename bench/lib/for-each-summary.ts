@@ -183,7 +183,7 @@ export function summarizeForEach(
         : []),
       ...(deployed
         ? [
-            `at the default fairness cap (50 running tasks per tenant, below the deployed consumer's 100 messages in flight) one run of ${deployed.items} items took ${round(deployed.wallMs, 0)} ms (${round(deployed.wallMs / deployed.items, 2)} ms/item, vs ${last.run_ms_per_item} uncapped) with ${deployed.redelivered} messages deferred and redelivered`,
+            `at the default fairness cap (50 running tasks per tenant, below the deployed consumer's 100 messages in flight) one run of ${deployed.items} items took ${round(deployed.wallMs, 0)} ms (${round(deployed.wallMs / deployed.items, 2)} ms/item, vs ${last.run_ms_per_item} uncapped) with ${deployed.redelivered} extra deliveries (fairness: delayed copies and promotions)`,
           ]
         : []),
     ],

@@ -5,19 +5,27 @@
  *
  * Before a batch runs, its messages are admitted per tenant against slots held in a
  * shared store (TenantSlots: one slot per task key, with a lease). Messages over
- * their tenant's cap are not run and not dropped: they are sent again to the task
- * queue with a delay and reported as done, so SQS deletes the original; the copy
- * comes back when capacity may have freed. Admitted messages run; their slots are
- * released when the batch ends, whether it succeeded or threw. A lease (the
- * function's remaining time + a margin) frees the slots of a worker that crashed.
+ * their tenant's cap are not run and not dropped: they are parked in the store, in
+ * arrival order, and reported as done so SQS deletes the original. Admitted messages
+ * run; their slots are released when the batch ends, whether it succeeded or threw,
+ * and the release moves the oldest parked tasks into the slots it freed (reserved for
+ * them) and sends them to the queue at once. So a capped tenant's slots are refilled
+ * as soon as they free, whatever its tasks' length. A lease (the function's remaining
+ * time + a margin) frees the slots of a worker that crashed.
  *
- * The delay grows with the tenant's backlog (its tasks currently deferred):
- * backlog / (RETURNS_PER_SLOT_SECOND x cap) seconds, at least the base and at most
- * the maximum, with jitter. So a storm's deferred copies come back at about
- * RETURNS_PER_SLOT_SECOND x cap per second whatever its size: enough to keep the
- * tenant's slots busy with tasks of 1/RETURNS_PER_SLOT_SECOND s or longer, and never
- * so many that re-sending them occupies the workers the other tenants need (a flat
- * delay would bring a 10,000-task storm back every few seconds).
+ * The parked copy lives in Redis, which may lose it (eviction, failover, a crash
+ * between the release and the send). So every deferral also sends a delayed copy of
+ * the message through the queue (marked `deferred`): the durable one. When it comes
+ * back, a task still parked is admitted if a slot is free or stays parked (with a new
+ * delayed copy); a task no longer parked was promoted, and its copy runs without a
+ * slot: the engine runs a task once, whichever copy arrives first, and if the promoted
+ * message was lost this one is the task. The delay grows with the tenant's backlog
+ * (its tasks currently deferred): backlog / (RETURNS_PER_SLOT_SECOND x cap) seconds,
+ * at least the base and at most the maximum, with jitter: about when the task's turn
+ * comes if the tenant's tasks take a second each. Shorter tasks are promoted before
+ * their copy returns, which then costs one claim that finds the task taken; a storm's
+ * copies come back at about RETURNS_PER_SLOT_SECOND x cap per second whatever its size,
+ * and never occupy the workers the other tenants need.
  *
  * Fairness is best-effort and must never stop work: when the slot store is
  * unavailable (or slow), or the deferral cannot be sent, everything is admitted
@@ -31,8 +39,21 @@ import { type TaskMessage, taskKey } from './model.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports.js';
 import { parseTaskMessage } from './task-messages.js';
 
-/** The outcome of one key: a new slot (owned, released by the caller), a live slot held already, or over the cap. */
-export type SlotGrant = 'new' | 'held' | 'over';
+/**
+ * The outcome of one key: a new slot (owned, released by the caller), a live slot held
+ * already, admitted without a slot (a deferred copy of a task promoted already), or over
+ * the cap (parked).
+ */
+export type SlotGrant = 'new' | 'held' | 'pass' | 'over';
+
+/** One task key asking for a slot, with the message to park when it is over the cap. */
+export interface SlotRequest {
+  key: string;
+  /** The message body sent again when the task is promoted from the parked set. */
+  body: string;
+  /** Every message of this key in the batch is a deferred copy. */
+  deferredCopy: boolean;
+}
 
 export interface SlotsAcquired {
   /** One per key, in order. */
@@ -44,14 +65,19 @@ export interface SlotsAcquired {
 /** Slots of running tasks per tenant, shared by every container. Calls throw when the store is unavailable. */
 export interface TenantSlots {
   /**
-   * Atomically drops expired leases, then admits `keys` (distinct, in order) while the
+   * Atomically drops expired leases, then admits the keys (distinct, in order) while the
    * tenant holds fewer than `cap` live slots; each new slot lives `leaseMs`. A key that
-   * already holds a live slot is admitted without a new one. Keys over the cap are
-   * counted as deferred until admitted (or forgotten after a while).
+   * already holds a live slot is admitted without a new one (it becomes the caller's when
+   * it was reserved for a promotion). A deferred copy of a key no longer parked passes
+   * without a slot. Keys over the cap are parked (oldest first) and counted as deferred
+   * until admitted (or forgotten after a while).
    */
-  acquire(tenant: string, keys: string[], cap: number, leaseMs: number): Promise<SlotsAcquired>;
-  /** Frees the slots of `keys`. */
-  release(tenant: string, keys: string[]): Promise<void>;
+  acquire(tenant: string, requests: SlotRequest[], cap: number, leaseMs: number): Promise<SlotsAcquired>;
+  /**
+   * Frees the slots of `keys`, then reserves the tenant's free slots (up to `cap`) for its
+   * oldest parked tasks and returns their message bodies, for the caller to send now.
+   */
+  release(tenant: string, keys: string[], cap: number): Promise<string[]>;
   /** The number of live slots of a tenant (observability and tests). */
   running(tenant: string): Promise<number>;
 }
@@ -88,6 +114,12 @@ export interface Fairness {
   ): Promise<BatchResult>;
 }
 
+/** The message as first sent: what is parked and promoted. */
+function withoutDeferredMark(msg: TaskMessage): TaskMessage {
+  const { deferred: _deferred, ...rest } = msg;
+  return rest;
+}
+
 /** SQS's maximum DelaySeconds. */
 const MAX_DELAY_SECONDS = 900;
 
@@ -103,8 +135,12 @@ interface Admission {
   owned: Map<string, string[]>;
 }
 
-/** Deferred copies of a tenant come back at about this many per second per slot of its cap. */
-export const RETURNS_PER_SLOT_SECOND = 4;
+/**
+ * Delayed copies of a tenant come back at about this many per second per slot of its cap.
+ * Promotion from the parked set is what refills the slots; the copies are the durable
+ * fallback, so they need not come back faster than a tenant of 1 s tasks would run them.
+ */
+export const RETURNS_PER_SLOT_SECOND = 1;
 
 /**
  * The delay of a deferred message: backlog / (RETURNS_PER_SLOT_SECOND x cap) seconds
@@ -170,9 +206,18 @@ export function createFairness(deps: FairnessDeps): Fairness {
       [...byTenant].map(async ([tenant, groups]) => {
         const keys = [...groups.keys()];
         const cap = deps.capFor(tenant);
+        const requests = keys.map((key): SlotRequest => {
+          const group = groups.get(key) ?? [];
+          const first = group[0]?.msg;
+          return {
+            key,
+            body: first ? JSON.stringify(withoutDeferredMark(first)) : '',
+            deferredCopy: group.every((p) => p.msg.deferred === true),
+          };
+        });
         let acquired: SlotsAcquired;
         try {
-          acquired = await deps.slots.acquire(tenant, keys, cap, leaseMs);
+          acquired = await deps.slots.acquire(tenant, requests, cap, leaseMs);
         } catch (err) {
           failOpen('acquire', err, true);
           acquired = { grants: keys.map(() => 'held'), deferred: 0 };
@@ -192,11 +237,12 @@ export function createFairness(deps: FairnessDeps): Fairness {
     );
     if (over.length === 0) return { run, owned };
 
-    // One copy per distinct message (task key and attempt): duplicates in the batch collapse.
+    // The durable copies: one per distinct message (task key and attempt), duplicates in the
+    // batch collapse. Parked in the store as well, they usually run before these come back.
     const copies = new Map<string, OutgoingTaskMessage>();
     for (const p of over) {
       const id = `${p.key}#${p.msg.attempt}`;
-      if (!copies.has(id)) copies.set(id, { message: p.msg, delaySeconds: p.delaySeconds });
+      if (!copies.has(id)) copies.set(id, { message: { ...p.msg, deferred: true }, delaySeconds: p.delaySeconds });
     }
     try {
       await deps.queue.send([...copies.values()]);
@@ -212,11 +258,29 @@ export function createFairness(deps: FairnessDeps): Fairness {
     return { run, owned };
   }
 
+  /** Frees the batch's slots and sends the parked tasks promoted into them. */
   async function release(owned: Map<string, string[]>): Promise<void> {
     await Promise.all(
-      [...owned].map(([tenant, keys]) =>
-        deps.slots.release(tenant, keys).catch((err: unknown) => failOpen('release', err, false)),
-      ),
+      [...owned].map(async ([tenant, keys]) => {
+        let promoted: string[];
+        try {
+          promoted = await deps.slots.release(tenant, keys, deps.capFor(tenant));
+        } catch (err) {
+          failOpen('release', err, false); // the leases expire; the delayed copies bring the parked tasks
+          return;
+        }
+        const messages = promoted.flatMap((body) => {
+          const message = parseTaskMessage(body);
+          return message ? [{ message, delaySeconds: 0 }] : [];
+        });
+        if (messages.length === 0) return;
+        try {
+          await deps.queue.send(messages);
+          metrics.addMetric('TasksPromoted', MetricUnit.Count, messages.length);
+        } catch (err) {
+          failOpen('promote', err, false); // their reservations expire; the delayed copies bring them
+        }
+      }),
     );
   }
 

@@ -105,6 +105,8 @@ export interface TaskMessage {
   peid: string;
   task_id: string;
   attempt: number;
+  /** A copy sent again by per-tenant fairness (lib/engine/fairness.ts); the engine ignores it. */
+  deferred?: true;
 }
 
 /** The key of one task of one run. */

@@ -43,5 +43,6 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
     peid: m.peid as string,
     task_id: m.task_id as string,
     attempt: m.attempt,
+    ...(m.deferred === true ? { deferred: true as const } : {}),
   };
 }

@@ -43,15 +43,15 @@ describe('fairness configuration', () => {
     }
   });
 
-  it('defers by the backlog over 4 x the cap, within the base and the maximum, with jitter', () => {
+  it('delays the durable copy by the backlog over the cap, within the base and the maximum, with jitter', () => {
     const bounds = { baseSeconds: 2, maxSeconds: 60 };
     // A small backlog: the base (jitter below it is clamped).
     expect(deferDelaySeconds(3, 10, bounds, () => 0)).toBe(2);
     expect(deferDelaySeconds(3, 10, bounds, () => 0.999)).toBe(3);
-    // 400 deferred with a cap of 10: copies come back at ~40/s, so ~10 s, 0.75..1.25 of it.
-    expect(deferDelaySeconds(400, 10, bounds, () => 0)).toBe(8);
-    expect(deferDelaySeconds(400, 10, bounds, () => 0.5)).toBe(10);
-    expect(deferDelaySeconds(400, 10, bounds, () => 0.999)).toBe(13);
+    // 400 deferred with a cap of 10: copies come back at ~10/s, so ~40 s, 0.75..1.25 of it.
+    expect(deferDelaySeconds(400, 10, bounds, () => 0)).toBe(30);
+    expect(deferDelaySeconds(400, 10, bounds, () => 0.5)).toBe(40);
+    expect(deferDelaySeconds(400, 10, bounds, () => 0.999)).toBe(50);
     // A huge storm: the maximum, and never above SQS's 900 s.
     expect(deferDelaySeconds(1_000_000, 10, bounds, () => 0.999)).toBe(60);
     expect(deferDelaySeconds(1_000_000, 1, { baseSeconds: 2, maxSeconds: 5_000 }, () => 0.5)).toBe(900);
@@ -71,43 +71,107 @@ describe('tenant slots in Redis', () => {
     r2.disconnect();
   });
 
-  it('admits up to the cap, frees a slot on release, drops expired leases, and shares the cap across containers', async () => {
+  const req = (key: string, deferredCopy = false) => ({ key, body: `msg:${key}`, deferredCopy });
+
+  it('admits up to the cap, holds a redelivery, drops expired leases, and shares the cap across containers', async () => {
     const slots = createTenantSlots(r1, { keyPrefix: prefix() });
     const other = createTenantSlots(r2, { keyPrefix: prefix() }); // a second container
-    const keys = ['p1:a', 'p1:b', 'p1:c', 'p1:d', 'p1:e'];
 
-    expect(await slots.acquire('t-unit', keys, 3, 60_000)).toEqual({
-      grants: ['new', 'new', 'new', 'over', 'over'],
-      deferred: 2,
-    });
+    expect(
+      await slots.acquire(
+        't-unit',
+        ['p1:a', 'p1:b', 'p1:c', 'p1:d', 'p1:e'].map((k) => req(k)),
+        3,
+        60_000,
+      ),
+    ).toEqual({ grants: ['new', 'new', 'new', 'over', 'over'], deferred: 2 });
     expect(await slots.running('t-unit')).toBe(3);
     // A redelivered key that holds a live slot is admitted without a new one, even at the cap;
     // a key deferred again counts once in the backlog.
-    expect(await other.acquire('t-unit', ['p1:a', 'p1:d'], 3, 60_000)).toEqual({
+    expect(await other.acquire('t-unit', [req('p1:a'), req('p1:d')], 3, 60_000)).toEqual({
       grants: ['held', 'over'],
       deferred: 2,
     });
     // Another tenant has slots of its own.
-    expect(await other.acquire('t-other', ['p9:x'], 1, 60_000)).toEqual({ grants: ['new'], deferred: 0 });
-
-    // A release frees a slot; the deferred key that takes it leaves the backlog.
-    await slots.release('t-unit', ['p1:b']);
-    expect(await other.acquire('t-unit', ['p1:d', 'p1:e'], 3, 60_000)).toEqual({
-      grants: ['new', 'over'],
-      deferred: 1,
-    });
+    expect(await other.acquire('t-other', [req('p9:x')], 1, 60_000)).toEqual({ grants: ['new'], deferred: 0 });
 
     // Leases expire: a crashed worker's slots come back without a release.
-    await slots.release('t-unit', ['p1:a', 'p1:c', 'p1:d']);
-    expect((await slots.acquire('t-unit', ['p2:a', 'p2:b'], 3, 150)).grants).toEqual(['new', 'new']);
-    expect((await other.acquire('t-unit', ['p2:c', 'p2:d'], 3, 60_000)).grants).toEqual(['new', 'over']);
+    expect((await slots.acquire('t-lease', [req('p2:a'), req('p2:b')], 3, 150)).grants).toEqual(['new', 'new']);
+    expect((await other.acquire('t-lease', [req('p2:c'), req('p2:d')], 3, 60_000)).grants).toEqual(['new', 'over']);
     await sleep(300);
-    expect(await slots.running('t-unit')).toBe(1);
-    expect((await other.acquire('t-unit', ['p2:d', 'p2:e', 'p2:f'], 3, 60_000)).grants).toEqual(['new', 'new', 'over']);
+    expect(await slots.running('t-lease')).toBe(1);
+    expect(
+      (
+        await other.acquire(
+          't-lease',
+          ['p2:d', 'p2:e', 'p2:f'].map((k) => req(k)),
+          3,
+          60_000,
+        )
+      ).grants,
+    ).toEqual(['new', 'new', 'over']);
     // The set itself expires with its last lease: an idle tenant leaves nothing behind.
-    const ttl = await r1.pttl(`${prefix()}slots:{t-unit}`);
+    const ttl = await r1.pttl(`${prefix()}slots:{t-lease}`);
     expect(ttl).toBeGreaterThan(50_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('parks over-cap tasks oldest first and promotes them into the slots a release frees, reserved for them', async () => {
+    const slots = createTenantSlots(r1, { keyPrefix: prefix() });
+    const other = createTenantSlots(r2, { keyPrefix: prefix() });
+    const t = 't-park';
+    expect(
+      await slots.acquire(
+        t,
+        ['a', 'b', 'c', 'd'].map((k) => req(k)),
+        2,
+        60_000,
+      ),
+    ).toEqual({
+      grants: ['new', 'new', 'over', 'over'],
+      deferred: 2,
+    });
+    expect((await other.acquire(t, [req('e')], 2, 60_000)).grants).toEqual(['over']);
+    // A redelivery of a parked task keeps its place in line.
+    expect((await other.acquire(t, [req('c')], 2, 60_000)).grants).toEqual(['over']);
+
+    // Freeing a slot promotes the oldest parked task and reserves the slot for it:
+    // a newcomer cannot take it.
+    expect(await slots.release(t, ['a'], 2)).toEqual(['msg:c']);
+    expect(await slots.running(t)).toBe(2);
+    expect((await other.acquire(t, [req('f')], 2, 60_000)).grants).toEqual(['over']);
+    // The promoted message takes over its reservation as a slot of its own (released by its batch).
+    expect(await other.acquire(t, [req('c')], 2, 60_000)).toEqual({ grants: ['new'], deferred: 3 });
+
+    // Two slots free: the next two in line, in order.
+    expect(await other.release(t, ['b', 'c'], 2)).toEqual(['msg:d', 'msg:e']);
+    // The delayed copy of a promoted task passes without a slot (the engine runs a task
+    // once); the delayed copy of a task still parked stays parked, in its place.
+    expect(await slots.acquire(t, [req('c', true), req('f', true)], 2, 60_000)).toEqual({
+      grants: ['pass', 'over'],
+      deferred: 3,
+    });
+    // A copy that arrives before the promoted message takes the reservation; the promoted
+    // message then finds the slot held.
+    expect((await slots.acquire(t, [req('d', true)], 2, 60_000)).grants).toEqual(['new']);
+    expect((await other.acquire(t, [req('d')], 2, 60_000)).grants).toEqual(['held']);
+    expect((await other.acquire(t, [req('e')], 2, 60_000)).grants).toEqual(['new']);
+    expect(await slots.release(t, ['d', 'e'], 2)).toEqual(['msg:f']);
+    expect(await slots.release(t, [], 2)).toEqual([]);
+    expect(await r1.zcard(`${prefix()}parked:{${t}}`)).toBe(0);
+    expect(await r1.hlen(`${prefix()}parkedmsg:{${t}}`)).toBe(0);
+
+    // A reservation whose message never arrives (a lost send) expires like a lease.
+    const short = createTenantSlots(r1, { keyPrefix: prefix(), reserveMs: 150 });
+    const t2 = 't-reserve';
+    expect((await short.acquire(t2, [req('x'), req('y')], 1, 60_000)).grants).toEqual(['new', 'over']);
+    expect(await short.release(t2, ['x'], 1)).toEqual(['msg:y']);
+    expect(await short.running(t2)).toBe(1);
+    await sleep(300);
+    expect(await short.running(t2)).toBe(0);
+    expect((await short.acquire(t2, [req('z')], 1, 60_000)).grants).toEqual(['new']);
+    // The late message of the lost promotion is an ordinary newcomer again.
+    expect((await short.acquire(t2, [req('y')], 1, 60_000)).grants).toEqual(['over']);
   });
 
   it('runs what it admits, defers the rest through the queue without failing it, and releases in a finally', async () => {
@@ -146,10 +210,20 @@ describe('tenant slots in Redis', () => {
     });
     expect(seen.sort()).toEqual(['junk', 'ta-t1', 'ta-t1-duplicate', 'ta-t2', 'ta-t3', 'tb-t1']);
     expect(runningDuring).toBe(3);
-    expect(sent.map((m) => m.message.task_id).sort()).toEqual(['t4', 't5']);
-    expect(sent.every((m) => m.delaySeconds >= 2 && m.delaySeconds <= 3 && m.message.attempt === 1)).toBe(true);
+    // First the durable copies of the two over the cap, delayed and marked; then, when the
+    // batch released its 3 slots, the same two promoted into them, at once.
+    const ids = (ms: OutgoingTaskMessage[]) => ms.map((m) => m.message.task_id).sort();
+    const delayed = sent.filter((m) => m.message.deferred === true);
+    const promoted = sent.filter((m) => m.message.deferred === undefined);
+    expect(ids(delayed)).toEqual(['t4', 't5']);
+    expect(delayed.every((m) => m.delaySeconds >= 2 && m.delaySeconds <= 3 && m.message.attempt === 1)).toBe(true);
+    expect(ids(promoted)).toEqual(['t4', 't5']);
+    expect(promoted.every((m) => m.delaySeconds === 0 && m.message.attempt === 1)).toBe(true);
+    expect(sent.indexOf(promoted[0] as OutgoingTaskMessage)).toBeGreaterThan(
+      sent.indexOf(delayed[1] as OutgoingTaskMessage),
+    );
     expect(result.failedMessageIds).toEqual(['junk']);
-    expect(await deps.slots.running('ta')).toBe(0);
+    expect(await deps.slots.running('ta')).toBe(2); // reserved for t4 and t5
     expect(await deps.slots.running('tb')).toBe(0);
 
     // Released even when the batch throws.
@@ -158,7 +232,15 @@ describe('tenant slots in Redis', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
+    expect(await deps.slots.running('ta')).toBe(2);
+    // The promoted messages take their reservations and free them when they are done.
+    sent.length = 0;
+    await fair.run([item('ta', 't4'), item('ta', 't5')], 10_000, async (admitted) => {
+      expect(admitted).toHaveLength(2);
+      return { failedMessageIds: [] };
+    });
     expect(await deps.slots.running('ta')).toBe(0);
+    expect(sent).toEqual([]);
   });
 
   it('fails open: with Redis unreachable every message runs and nothing is deferred', async () => {
@@ -251,6 +333,8 @@ describe('a flood from one tenant', () => {
     aDrainMs: number;
     stubMaxConcurrent: number;
     maxRunningA: number;
+    /** A's calls x their 100 ms over (the cap x the time from A's first call to its last call's end). */
+    aSlotUse: number;
   }
 
   /**
@@ -299,7 +383,10 @@ describe('a flood from one tenant', () => {
         else if (call.path.startsWith(`/delay/50/${label}/b`)) aCallsBeforeB.push(aSoFar);
       }
       expect(aCallsBeforeB).toHaveLength(B_RUNS);
-      return { aCallsBeforeB, bDoneMs, aDrainMs, stubMaxConcurrent: h.stub.maxConcurrent, maxRunningA };
+      const aAt = h.stub.callsTo(aPrefix).map((c) => c.at);
+      const aSpanMs = Math.max(...aAt) + A_DELAY_MS - Math.min(...aAt);
+      const aSlotUse = Math.round(((aAt.length * A_DELAY_MS) / (CAP_A * aSpanMs)) * 100) / 100;
+      return { aCallsBeforeB, bDoneMs, aDrainMs, stubMaxConcurrent: h.stub.maxConcurrent, maxRunningA, aSlotUse };
     } finally {
       sampling = false;
       await sampler;
@@ -352,5 +439,10 @@ describe('a flood from one tenant', () => {
     // fast enough to drain the uncapped flood before B's runs were even queued.)
     for (const n of nocap.aCallsBeforeB) expect(n).toBeGreaterThanOrEqual(100);
     for (const n of cap.aCallsBeforeB) expect(n).toBeLessThanOrEqual((A_RUNS * A_WIDTH) / 4);
+    // A still gets the use of its cap: each release promotes A's oldest parked tasks into the
+    // slots it freed, so A's 4 slots spend most of the drain calling the integration instead
+    // of waiting for delayed copies. Measured: 0.66 alone, 0.48-0.51 with two suites at once;
+    // 0.14-0.22 (a 23-37 s drain) when the delayed copies were the only way back.
+    expect(cap.aSlotUse).toBeGreaterThan(0.3);
   }, 120_000);
 });
