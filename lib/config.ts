@@ -139,9 +139,13 @@ const schemas = {
     TENANT_MAX_RUNNING_TASKS: intVar(50, 1, 100_000),
     /** A JSON object of tenant code -> cap, e.g. {"big-customer":200,"noisy-lab":5}. */
     TENANT_MAX_RUNNING_OVERRIDES: tenantCaps,
-    /** Shortest SQS delay of a task deferred over its tenant's cap; it grows with the tenant's backlog. */
-    FAIRNESS_DEFER_SECONDS: intVar(2, 1, 300),
-    /** Longest such delay (a storm of backlog > 4 x cap x this waits this long between tries). */
+    /**
+     * Shortest SQS delay of the durable copy of a task deferred over its tenant's cap (the task
+     * is parked in Redis too, and promoted as slots free); it grows with the tenant's backlog.
+     * Long enough that a promoted task has usually run before its copy comes back.
+     */
+    FAIRNESS_DEFER_SECONDS: intVar(10, 1, 300),
+    /** Longest such delay (a backlog > cap x this brings copies back this long after). */
     FAIRNESS_MAX_DEFER_SECONDS: intVar(60, 1, 900),
   }),
   /** Integration secrets in SSM Parameter Store (lib/adapters/secrets/ssm-secrets.ts). */

@@ -35,7 +35,7 @@ const CONTAINERS = 10;
  * Runs in flight per tenant = IN_FLIGHT / TENANTS = 2: at most 22 tasks of a tenant ready, under the
  * default cap of 50 (with 10 tenants, 5 runs = 50 calls + their joins would exceed it; see the METHOD).
  */
-const TENANTS = 25;
+const TENANTS = Number(process.env.BENCH_E2E_TENANTS ?? 25);
 /** 50 runs x 10 ready tasks / 10 per batch: one invocation per ready batch (see the METHOD). */
 export const LOAD_SHAPE: ConsumerShape = {
   batchSize: 10,

@@ -18,10 +18,13 @@ also runs the same 1,000 runs on the deployed 10 (notes, details): on this CPU-b
 pollers take fuller batches (fewer invocations per run, see the notes), and a run's cost is per invocation.
 ${c}BENCH_E2E_CONCURRENCY=N${c} overrides the 50 (experiments).
 **Fairness.** ${c}TENANT_MAX_RUNNING_TASKS${c} stays at its default 50: the runs are spread over 25 tenants, each of the 50
-workers always starting runs of the same tenant, so a tenant has 2 runs in flight = at most 22 tasks, under its cap. (With
-10 tenants x 5 runs a tenant reaches 50 running calls, and a join queued while its parents' slots are still held until their
-batch ends is deferred by 2+ s: tens of deferrals per 100 runs, each adding seconds to p99. A single-tenant deployment
-for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.) Deferred messages are counted and reported.
+workers always starting runs of the same tenant, so a tenant has 2 runs in flight = at most 22 tasks, under its cap.
+${c}BENCH_E2E_TENANTS=N${c} changes the 25. Measured with --quick (100 runs) on 2026-11-27: with 10 tenants nothing was
+deferred; with 5 (10 runs = 100 calls of a tenant in flight, twice its cap) 14.4-16.0 runs/s, p50 2.5-2.9 s, p99 4.7-5.1 s,
+~700 tasks parked and promoted, against 11.4-12.9 runs/s, p50 1.7-2.4 s and p99 7.6-8.3 s before promotion, when each
+deferred task waited out a 2+ s queue delay (parked tasks now run oldest first, so runs finish together: a later median,
+a shorter tail). A single-tenant deployment for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.
+Extra deliveries of a task (promotions, fairness's delayed copies, redeliveries) are counted and reported.
 **Measured.** Runs/s = runs / (last completion - first start). Latency = the execution's ${c}completeddate${c} (the product's
 clock) minus the moment the start request was sent. Idle latency: the median of 20 runs (10 with --quick) started one at a
 time after 3 warm-up runs, with the stub's highest number of calls at once for each. CPU: ${c}process.cpuUsage()${c} of this

@@ -129,7 +129,7 @@ export function e2eOutcome(m: {
       peak_rss_mb: round(res.peakRss / MB, 0),
       max_rss_mb_process_lifetime: round((process.resourceUsage().maxRSS * 1024) / MB, 0),
       stub_calls: res.stubCalls,
-      deferred_messages: res.deferred,
+      extra_deliveries: res.deferred,
       invocations: res.invocations,
       round_trips_per_run: {
         mongo: round(res.trips.mongo / res.runs, 2),
@@ -165,7 +165,7 @@ export function e2eOutcome(m: {
         .join(', ')}); ${cores.toFixed(2)} cores busy on average for these processes, machine ${
         res.cpu.machineBusy === null ? '?' : `${(res.cpu.machineBusy * 100).toFixed(0)} %`
       } busy (all processes, 2 cores)`,
-      `round trips per run (product's clients): ${(res.trips.mongo / res.runs).toFixed(1)} MongoDB, ${(res.trips.sqs / res.runs).toFixed(1)} SQS, ${(res.trips.redis / res.runs).toFixed(1)} Redis; stub calls ${res.stubCalls} for ${res.runs * WIDTH} http tasks; ${res.deferred} messages deferred by fairness`,
+      `round trips per run (product's clients): ${(res.trips.mongo / res.runs).toFixed(1)} MongoDB, ${(res.trips.sqs / res.runs).toFixed(1)} SQS, ${(res.trips.redis / res.runs).toFixed(1)} Redis; stub calls ${res.stubCalls} for ${res.runs * WIDTH} http tasks; ${res.deferred} extra deliveries of a task attempt (fairness: promotions and delayed copies; redeliveries)`,
       `peak RSS ${(res.peakRss / MB).toFixed(0)} MB (this process holds the handlers, the poller, the stub and the bench)`,
       ...(deployed
         ? [

@@ -30,7 +30,7 @@ describe('fairness configuration', () => {
   it('reads the default cap, the overrides as a map, and names a malformed override variable', () => {
     const cfg = parseConfigSection('fairness', { TENANT_MAX_RUNNING_OVERRIDES: '{"t1": 7}' });
     expect(cfg.TENANT_MAX_RUNNING_TASKS).toBe(50);
-    expect(cfg.FAIRNESS_DEFER_SECONDS).toBe(2);
+    expect(cfg.FAIRNESS_DEFER_SECONDS).toBe(10);
     expect(cfg.FAIRNESS_MAX_DEFER_SECONDS).toBe(60);
     expect(cfg.TENANT_MAX_RUNNING_OVERRIDES.get('t1')).toBe(7);
     expect(cfg.TENANT_MAX_RUNNING_OVERRIDES.get('constructor')).toBeUndefined();
