@@ -445,4 +445,40 @@ describe('a flood from one tenant', () => {
     // 0.14-0.22 (a 23-37 s drain) when the delayed copies were the only way back.
     expect(cap.aSlotUse).toBeGreaterThan(0.3);
   }, 120_000);
+
+  it('runs every task once when Redis loses the parked tasks: their delayed copies bring them', async () => {
+    const WIDTH = 6; // tenant A's cap is 4: two tasks are parked
+    await h.createPlaybook(
+      {
+        name: 'lost-parked',
+        tasks: Array.from({ length: WIDTH }, (_, i) => ({
+          id: `t${i}`,
+          type: 'http',
+          config: { method: 'GET', url: `${h.stub.url}/delay/1500/lost/t${i}` },
+        })),
+      },
+      h.tokenA,
+    );
+    h.stub.reset();
+    const redis = getRedis();
+    const parkedKey = `${process.env.MONGO_DB}:parked:{tenant-a}`;
+    const messagesKey = `${process.env.MONGO_DB}:parkedmsg:{tenant-a}`;
+    const poller = h.poller({ maxConcurrency: 10, batchSize: 10 });
+    try {
+      const peid = await h.startRun('lost-parked', {}, h.tokenA);
+      poller.start();
+      // As soon as the two are parked, and long before the 1.5 s calls end and release their
+      // slots, Redis "loses" them (an eviction, a failover to a replica that missed them).
+      await poller.until(async () => ((await redis.zcard(parkedKey)) === 2 ? true : undefined), 5_000, 'two parked');
+      expect(await redis.del(parkedKey, messagesKey)).toBe(2);
+      const e = await waitDone(peid, h.tokenA, 30_000);
+      expect(e.execution_status).toBe('completed');
+      expect(e.tasks.every((t) => t.status === 'succeeded')).toBe(true);
+      // Each call made exactly once: the first four admitted, the two lost ones by their copies.
+      const paths = h.stub.callsTo('/delay/1500/lost/').map((c) => c.path);
+      expect(paths.sort()).toEqual(Array.from({ length: WIDTH }, (_, i) => `/delay/1500/lost/t${i}`).sort());
+    } finally {
+      await poller.stop();
+    }
+  }, 60_000);
 });
