@@ -20,7 +20,7 @@
  * delayed copy); a task no longer parked was promoted, and its copy runs without a
  * slot: the engine runs a task once, whichever copy arrives first, and if the promoted
  * message was lost this one is the task. The delay grows with the tenant's backlog
- * (its tasks currently deferred): backlog / (RETURNS_PER_SLOT_SECOND x cap) seconds,
+ * (its tasks currently parked): backlog / (RETURNS_PER_SLOT_SECOND x cap) seconds,
  * at least the base and at most the maximum, with jitter: about when the task's turn
  * comes if the tenant's tasks take a second each. Shorter tasks are promoted before
  * their copy returns, which then costs one claim that finds the task taken; a storm's
@@ -58,7 +58,7 @@ export interface SlotRequest {
 export interface SlotsAcquired {
   /** One per key, in order. */
   grants: SlotGrant[];
-  /** The tenant's tasks currently deferred (its backlog on the queue), this call's included. */
+  /** The tenant's tasks currently parked (its backlog), this call's included. */
   deferred: number;
 }
 
@@ -69,8 +69,8 @@ export interface TenantSlots {
    * tenant holds fewer than `cap` live slots; each new slot lives `leaseMs`. A key that
    * already holds a live slot is admitted without a new one (it becomes the caller's when
    * it was reserved for a promotion). A deferred copy of a key no longer parked passes
-   * without a slot. Keys over the cap are parked (oldest first) and counted as deferred
-   * until admitted (or forgotten after a while).
+   * without a slot. Keys over the cap are parked (oldest first) until promoted or admitted
+   * (or forgotten after a while).
    */
   acquire(tenant: string, requests: SlotRequest[], cap: number, leaseMs: number): Promise<SlotsAcquired>;
   /**

@@ -61,7 +61,7 @@ export const fairness: () => Fairness = once(() => {
   return createFairness({
     slots: createTenantSlots(getRedis(), {
       keyPrefix: cacheKeyPrefix(),
-      deferredHorizonMs: (2 * cfg.FAIRNESS_MAX_DEFER_SECONDS + 60) * 1000,
+      parkedHorizonMs: (2 * cfg.FAIRNESS_MAX_DEFER_SECONDS + 60) * 1000,
     }),
     queue: taskQueue(),
     capFor: (tenant) => cfg.TENANT_MAX_RUNNING_OVERRIDES.get(tenant) ?? cfg.TENANT_MAX_RUNNING_TASKS,
