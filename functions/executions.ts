@@ -7,13 +7,16 @@ import { NotFoundError, ValidationError } from '../lib/errors.js';
 import { httpHandler } from '../lib/http/handler.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, parseWith } from '../lib/http/request.js';
-import { jsonResponse } from '../lib/http/responses.js';
+import { jsonBodyLimit, jsonResponse } from '../lib/http/responses.js';
 import { executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
 import { redriveDeps } from '../lib/services/maintenance.js';
 import { runStore, taskQueue } from '../lib/services/runs.js';
 
 handlerPrelude(['mongo', 'queue']);
+
+/** A run's answer stays within Lambda's response payload limit (outputs left out beyond it). */
+const RESPONSE_LIMIT = jsonBodyLimit();
 
 export const handler = httpHandler(async (event) => {
   const { tenant_code } = callerOf(event);
@@ -33,7 +36,7 @@ export const handler = httpHandler(async (event) => {
     }
     case 'GET /executions/{peid}': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
-      return jsonResponse(200, await getExecution(runStore(), { tenant_code, peid }));
+      return jsonResponse(200, await getExecution(runStore(), { tenant_code, peid }, RESPONSE_LIMIT));
     }
     case 'GET /executions/{peid}/timeline':
       return timelineResponse(runStore(), event, tenant_code, Date.now());

@@ -113,6 +113,11 @@ const schemas = {
     INTEGRATION_ALLOWED_HOSTS: listVar,
     /** How deep sub-playbooks may nest (a top-level run is depth 0). */
     SUBPLAYBOOK_MAX_DEPTH: intVar(5, 1, 20),
+    /**
+     * Units of work (tasks, loop items, sub-playbook runs) a run and its sub-playbook runs create
+     * together (lib/engine/work-budget.ts); at least a playbook's own 200 tasks.
+     */
+    RUN_WORK_BUDGET: intVar(5_000, 200, 100_000),
     /** Added to a claimed task's lease beyond the function's own deadline. */
     TASK_LEASE_MARGIN_MS: intVar(30_000, 0, 900_000),
   }),

@@ -7,7 +7,7 @@ import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { taskKey } from './model.js';
 import type { RunRef, RunStore, TaskQueue } from './ports.js';
-import { resumeMessage } from './sub-playbooks.js';
+import { afterEnd, endRun } from './run-lifecycle.js';
 import { parseTaskMessage } from './task-messages.js';
 
 export interface DeadLetterStore {
@@ -26,7 +26,11 @@ export interface DeadLetterDeps {
   clock: () => number;
 }
 
-/** Fails the tasks and runs of a batch of dead-lettered messages; returns how many runs it failed. */
+/**
+ * Fails the tasks and runs of a batch of dead-lettered messages; returns how many runs it failed.
+ * A batch handed over again (the handler failed after some runs had ended) repeats what follows
+ * each end (cancellations, the parent's wake-up): run-lifecycle.ts.
+ */
 export async function failDeadLetters(deps: DeadLetterDeps, bodies: string[]): Promise<{ runsFailed: number }> {
   const byKey = new Map<string, RunRef & { task_id: string }>();
   for (const body of bodies) {
@@ -41,28 +45,37 @@ export async function failDeadLetters(deps: DeadLetterDeps, bodies: string[]): P
   const refs = [
     ...new Map([...byKey.values()].map((t) => [t.peid, { tenant_code: t.tenant_code, peid: t.peid }])).values(),
   ];
-  const { executions, tasks } = await deps.runs.loadRuns(refs);
-  const open = tasks.filter((t) => byKey.has(taskKey(t.peid, t.task_id)) && !isTerminalTask(t.status));
+  // The tasks by key (loop items included), their runs by id: nothing else of the runs is read.
+  const [states, executions] = await Promise.all([
+    deps.runs.taskStates([...byKey.values()]),
+    Promise.all(refs.map((r) => deps.runs.getExecution(r))),
+  ]);
+  const open = states.filter((t) => !isTerminalTask(t.status));
   const now = deps.clock();
   await deps.deadLetters.failTasks(
-    open.map((t) => ({ tenant_code: t.tenant_code, peid: t.peid, task_id: t.task_id })),
+    open.map((t) => ({
+      tenant_code: byKey.get(taskKey(t.peid, t.task_id))?.tenant_code ?? '',
+      peid: t.peid,
+      task_id: t.task_id,
+    })),
     { code: 'POISON_MESSAGE', message: 'the task could not be processed after repeated deliveries' },
     now,
   );
   let runsFailed = 0;
   for (const exec of executions) {
-    if (exec.execution_status !== 'running') continue;
-    const ref = { tenant_code: exec.tenant_code, peid: exec.peid };
+    if (!exec) continue;
     const ids = [...byKey.values()].filter((t) => t.peid === exec.peid).map((t) => t.task_id);
-    const failed = await deps.runs.finishRun(ref, 'failed', now, exec.createddate, {
+    if (exec.execution_status !== 'running') {
+      // Ended already (by an earlier delivery of this batch, or otherwise): repeat what follows the end.
+      await afterEnd(deps, exec, exec.execution_status, now);
+      continue;
+    }
+    const failed = await endRun(deps, exec, 'failed', now, {
       code: 'POISON_MESSAGE',
       message: `task '${ids.join("', '")}' could not be processed after repeated deliveries`,
     });
-    await deps.runs.cancelOpenTasks(ref, now);
     if (failed) {
       runsFailed += 1;
-      const wake = resumeMessage(exec);
-      if (wake) await deps.queue.send([wake]);
       logger.warn('run failed by a dead-lettered task message', {
         peid: exec.peid,
         tenant_code: exec.tenant_code,

@@ -30,9 +30,11 @@ import type {
   TaskResultWrite,
   TaskState,
 } from './ports.js';
+import { cancelLateWaits, endRun, wakeParentsOfEnded } from './run-lifecycle.js';
 import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
-import { type ChildRunDeps, childOutcome, resumeMessage, startChildRun } from './sub-playbooks.js';
+import { type ChildRunDeps, childOutcome, startChildRun } from './sub-playbooks.js';
 import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
+import { chargeWork, DEFAULT_WORK_LIMITS } from './work-budget.js';
 
 export interface BatchItem {
   messageId: string;
@@ -52,6 +54,8 @@ export interface ExecuteBatchDeps {
   secrets?: SecretResolver;
   /** Starts sub-playbook runs; without it `playbook` tasks fail. */
   children?: ChildRunDeps;
+  /** Work a run and its sub-playbook runs may create together (work-budget.ts); default 5,000. */
+  workBudget?: number;
 }
 
 export interface BatchResult {
@@ -201,6 +205,12 @@ export async function executeBatch(
         if (task.def.for_each !== undefined && task.item_of === undefined) {
           const expansion = await expandForEach(task, ctx, deadline);
           if (expansion.kind === 'items') {
+            // Charged to the run's work budget before a single item is written.
+            const budget = deps.workBudget ?? DEFAULT_WORK_LIMITS.budget;
+            const what = `for_each of ${expansion.items.length} items`;
+            const exec = execs.get(task.peid) as ExecutionRecord;
+            const refused = await chargeWork(deps.runs, exec, expansion.items.length, budget, what);
+            if (refused) return { task, outcome: refused, began, ended: deps.clock() };
             expansions.push({ task, items: expansion.items });
             return undefined;
           }
@@ -262,6 +272,13 @@ export async function executeBatch(
     });
   }
 
+  // A run that ended meanwhile may have cancelled its open tasks before these started to wait.
+  await cancelLateWaits(
+    deps.runs,
+    [...waiting, ...expansions].map((w) => w.task),
+    deps.clock(),
+  );
+
   const finished = new Map<string, Set<string>>();
   const itemsDone: TaskRecord[] = [];
   const fatal = new Map<
@@ -312,7 +329,6 @@ export async function executeBatch(
   for (const loop of loopsDone) addTo(finished, loop.peid, loop.task_id);
   for (const task of await resumeWaiting(deps, toResume, execs, fatal, outgoing))
     addTo(finished, task.peid, task.task_id);
-  const resumes: OutgoingTaskMessage[] = [];
 
   // A failed task with on_failure=fail ends its run; nothing new starts in it.
   for (const f of fatal.values()) {
@@ -327,13 +343,10 @@ export async function executeBatch(
         true,
       );
     }
-    if (await deps.runs.finishRun(f.ref, 'failed', now, f.createddate, f.error)) {
+    // Cancels what had not started and its sub-playbook runs, and wakes its parent (run-lifecycle.ts).
+    const run = { ...f.ref, createddate: f.createddate, parent: execs.get(f.ref.peid)?.parent };
+    if (await endRun(deps, run, 'failed', now, f.error))
       logger.info('run failed', { peid: f.ref.peid, tenant_code: f.ref.tenant_code, error: f.error.code });
-      const exec = execs.get(f.ref.peid);
-      const wake = exec ? resumeMessage(exec) : undefined;
-      if (wake) resumes.push(wake);
-    }
-    await deps.runs.cancelOpenTasks(f.ref, now);
     finished.delete(f.ref.peid);
     redrive.delete(f.ref.peid);
   }
@@ -353,9 +366,7 @@ export async function executeBatch(
     const now = deps.clock();
     const after = await deps.runs.closeTasks(ref, [...ids], now);
     if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
-      if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
-        const wake = resumeMessage(exec);
-        if (wake) resumes.push(wake);
+      if (await endRun(deps, exec, 'completed', now)) {
         metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
         logger.info('run completed', { peid, tenant_code: exec.tenant_code, playbook_runtime: now - exec.createddate });
       }
@@ -392,8 +403,11 @@ export async function executeBatch(
     ...[...closed].filter(([peid]) => closable(peid)).map(([peid, ids]) => close(peid, ids)),
   ]);
   await Promise.all([...skippedNow].filter(([peid]) => closable(peid)).map(([peid, ids]) => close(peid, ids)));
-  // Parents of sub-playbook runs that just finished.
-  await deps.queue.send(resumes);
+  // A message of a sub-playbook run that has ended: its parent's wake-up may have been lost.
+  await wakeParentsOfEnded(
+    deps.queue,
+    [...execs.values()].filter((e) => e.parent !== undefined),
+  );
   if (inline.length > 0) await runInline(deps, inline, deadline - deps.clock() + WRITE_RESERVE_MS, inlineDepth);
   return { failedMessageIds: failed };
 }

@@ -47,6 +47,10 @@ export interface ExecutionRecord {
   /** On a sub-playbook run: the task of the parent run waiting for it, and the nesting depth (top level 0). */
   parent?: { peid: string; task_id: string; attempt: number };
   depth?: number;
+  /** On a sub-playbook run: the top-level run of its tree (which holds the tree's work budget). */
+  root_peid?: string;
+  /** On a top-level run: the units of work (tasks, loop items, child runs) its tree has created. */
+  work_used?: number;
   /** 1 for the first attempt of the run; each redrive adds one. */
   attempt?: number;
   /** How each earlier attempt ended (redrive keeps the history). */

@@ -5,6 +5,19 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { StoredPlaybook } from './model.js';
 import type { PlaybookListQuery, PlaybookStore, PlaybookSummary } from './ports.js';
 import { assertNoPlaybookCycle } from './sub-playbooks.js';
+import { assertWithinWorkBudget, DEFAULT_WORK_LIMITS, type WorkLimits } from './work-budget.js';
+
+/** The checks across playbooks: no cycle of sub-playbooks, and the work a run creates within the budget. */
+async function assertRunnable(
+  store: PlaybookStore,
+  tenant_code: string,
+  def: PlaybookInput,
+  limits: WorkLimits,
+): Promise<void> {
+  const source = { getByName: (t: string, n: string) => store.findByName(t, n) };
+  await assertNoPlaybookCycle(source, tenant_code, def.name, def.tasks);
+  await assertWithinWorkBudget(source, tenant_code, def.name, def.tasks, limits);
+}
 
 /** The stored shape of a validated definition (optional fields absent rather than undefined). */
 function definitionFields(
@@ -25,9 +38,10 @@ export async function createPlaybook(
   tenant_code: string,
   input: unknown,
   ids: { newId: () => string; now: number },
+  limits: WorkLimits = DEFAULT_WORK_LIMITS,
 ): Promise<StoredPlaybook> {
   const def = parsePlaybook(input);
-  await assertNoPlaybookCycle({ getByName: (t, n) => store.findByName(t, n) }, tenant_code, def.name, def.tasks);
+  await assertRunnable(store, tenant_code, def, limits);
   const playbook: StoredPlaybook = {
     pid: ids.newId(),
     tenant_code,
@@ -96,9 +110,10 @@ export async function updatePlaybook(
   name: string,
   input: unknown,
   now: number,
+  limits: WorkLimits = DEFAULT_WORK_LIMITS,
 ): Promise<StoredPlaybook> {
   const def = parsePlaybook(withPathName(input, name));
-  await assertNoPlaybookCycle({ getByName: (t, n) => store.findByName(t, n) }, tenant_code, def.name, def.tasks);
+  await assertRunnable(store, tenant_code, def, limits);
   const current = await getPlaybook(store, tenant_code, name);
   const next: StoredPlaybook = {
     pid: current.pid,

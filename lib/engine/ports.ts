@@ -38,6 +38,30 @@ export interface PendingTransition extends RunRef {
 export type TaskState = Pick<TaskRecord, 'peid' | 'task_id' | 'status' | 'attempts' | 'def' | 'dependents' | 'type'> &
   Partial<Pick<TaskRecord, 'claim'>>;
 
+/** The state of one for_each item, as the reaper, redrive and readers need it (no output, value or definition). */
+export type ItemState = Pick<
+  TaskRecord,
+  | 'peid'
+  | 'tenant_code'
+  | 'task_seq'
+  | 'task_id'
+  | 'type'
+  | 'status'
+  | 'attempts'
+  | 'claim'
+  | 'error'
+  | 'started_at'
+  | 'finished_at'
+  | 'duration_ms'
+  | 'updateddate'
+  | 'child_peid'
+> & { item_of: string; item_index: number };
+
+/** A sub-playbook run as its parent's end sees it. */
+export type ChildRunState = Pick<ExecutionRecord, 'peid' | 'tenant_code' | 'execution_status' | 'createddate'> & {
+  parent: NonNullable<ExecutionRecord['parent']>;
+};
+
 export interface ExecutionQuery {
   status?: ExecutionRecord['execution_status'];
   limit: number;
@@ -53,7 +77,20 @@ export interface RunStore {
   /** Records that a claimed task now waits for the child run `childPeid` (releases its claim). */
   markWaiting(ref: RunRef, taskId: string, childPeid: string, token: string, now: number): Promise<boolean>;
   getExecution(ref: RunRef): Promise<ExecutionRecord | null>;
-  listTasks(ref: RunRef): Promise<TaskRecord[]>;
+  /**
+   * A run's graph tasks in task_seq order, never its loop items (at most 200 documents); with
+   * `outputs: false` their outputs are not read (`output_json` is null).
+   */
+  listGraphTasks(ref: RunRef, opts: { outputs: boolean }): Promise<TaskRecord[]>;
+  /** The states of every loop item of a run (however many and large), by loop and position. */
+  listItemStates(ref: RunRef): Promise<ItemState[]>;
+  /** The sub-playbook runs started by tasks of the given runs (any status). */
+  childRuns(parents: RunRef[]): Promise<ChildRunState[]>;
+  /**
+   * Adds `units` to the work used by the tree of the top-level run `root` unless that would
+   * pass `budget`; false (nothing added) when it would.
+   */
+  chargeWork(root: RunRef, units: number, budget: number): Promise<boolean>;
   listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
   /**
    * Atomically moves claimable tasks to running under `token`; returns how many claims
@@ -103,8 +140,10 @@ export interface RunStore {
     createddate: number,
     error?: TaskError,
   ): Promise<boolean>;
-  /** Cancels every pending and queued task of a run. */
-  cancelOpenTasks(ref: RunRef, now: number): Promise<void>;
+  /** Cancels every pending and queued task of the given runs (and tasks waiting on items or child runs). */
+  cancelOpenTasks(refs: RunRef[], now: number): Promise<void>;
+  /** Moves the given runs, those still running, to cancelled with `error` (one bulk write). */
+  cancelRuns(runs: Array<RunRef & { createddate: number }>, now: number, error: TaskError): Promise<void>;
   /** Resets tasks (and loop items) for a redrive: outputs, errors and attempts cleared. */
   resetTasks(ref: RunRef, resets: TaskReset[], now: number): Promise<void>;
   /**

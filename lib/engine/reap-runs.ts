@@ -1,16 +1,20 @@
 /**
  * The reaper: finds running executions without progress for longer than a
- * bound and unsticks them. Queued tasks whose message was lost and claimed
- * tasks whose worker died (lease expired) are sent again — idempotently, the
- * claim dedupes — undecided dependents of finished tasks are decided, and a run
- * older than the maximum age is failed. Finished runs are never touched.
+ * bound and unsticks them. Queued tasks (and loop items) whose message was lost
+ * and claimed ones whose worker died (lease expired) are sent again —
+ * idempotently, the claim dedupes —, undecided dependents of finished tasks are
+ * decided, a task waiting for a child run that has ended is woken again (its
+ * wake-up was lost), a sub-playbook run whose parent has ended is cancelled,
+ * and a run older than the maximum age is failed. Finished runs are never
+ * touched. Runs are read without outputs or item values, and each is handled
+ * on its own: one that cannot be handled is logged and counted, the sweep goes on.
  */
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { planFanIn } from './execute-batch.js';
 import { type ExecutionRecord, taskKey } from './model.js';
-import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
-import { resumeMessage } from './sub-playbooks.js';
+import type { ItemState, OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import { endRun, PARENT_ENDED } from './run-lifecycle.js';
 import { taskMessage } from './task-messages.js';
 
 export interface StaleRunFinder {
@@ -37,77 +41,127 @@ export interface ReapOptions {
 
 export interface ReapReport {
   examined: number;
+  /** Task messages sent again (lost, dead worker, undecided dependents, woken waits). */
   requeued: number;
   decided: number;
   completed: number;
   timedOut: number;
+  /** Tasks woken again because the child run they waited for had ended. */
+  resumed: number;
+  /** Sub-playbook runs cancelled because their parent had ended. */
+  stopped: number;
+  /** Runs that could not be handled (logged); the others were. */
+  failed: number;
 }
 
 /** One sweep of the reaper. */
 export async function reapRuns(deps: ReapDeps, opts: ReapOptions): Promise<ReapReport> {
   const now = deps.clock();
-  const report: ReapReport = { examined: 0, requeued: 0, decided: 0, completed: 0, timedOut: 0 };
+  const report: ReapReport = {
+    examined: 0,
+    requeued: 0,
+    decided: 0,
+    completed: 0,
+    timedOut: 0,
+    resumed: 0,
+    stopped: 0,
+    failed: 0,
+  };
   const stale = await deps.stale.findStaleRuns(now - opts.staleAfterMs, opts.limit);
   for (const exec of stale) {
     report.examined += 1;
-    const ref = { tenant_code: exec.tenant_code, peid: exec.peid };
-    if (now - exec.createddate > opts.maxRunAgeMs) {
-      if (
-        await deps.runs.finishRun(ref, 'failed', now, exec.createddate, {
-          code: 'RUN_TIMEOUT',
-          message: `run exceeded ${opts.maxRunAgeMs} ms`,
-        })
-      ) {
-        report.timedOut += 1;
-        const wake = resumeMessage(exec);
-        if (wake) await deps.queue.send([wake]);
-      }
-      await deps.runs.cancelOpenTasks(ref, now);
-      continue;
-    }
-    const tasks = await deps.runs.listTasks(ref);
-    const messages = new Map<string, OutgoingTaskMessage>();
-    for (const t of tasks) {
-      // Queued long ago and never claimed: its message was lost (delays are at most 900 s, below the bound).
-      if (t.status === 'queued' && now - t.updateddate > opts.staleAfterMs) {
-        messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts + 1, 0));
-      }
-      // Claimed by a worker that died: its lease ran out; the same attempt may be taken over.
-      if (t.status === 'running' && t.claim !== null && t.claim.until < now) {
-        messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
-      }
-    }
-    // Dependents of finished tasks that were never decided (a crash between result and fan-in).
-    const finished = new Set(tasks.filter((t) => isTerminalTask(t.status)).map((t) => t.task_id));
-    const plan = planFanIn([exec], tasks, new Map(), new Map([[exec.peid, finished]]));
-    const won = await deps.runs.transitionPending(plan.transitions, deps.newToken(), now);
-    const closed = [...finished];
-    for (const t of plan.transitions) {
-      if (!won.has(taskKey(t.peid, t.task_id))) continue;
-      report.decided += 1;
-      if (t.to === 'queued')
-        messages.set(taskKey(t.peid, t.task_id), taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
-      else closed.push(t.task_id);
-    }
-    for (const m of plan.resend) messages.set(taskKey(m.message.peid, m.message.task_id), m);
-    await deps.queue.send([...messages.values()]);
-    report.requeued += messages.size;
-    // Also marks progress, so the next sweep leaves this run alone for another bound.
-    const after = await deps.runs.closeTasks(ref, closed, now);
-    if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
-      if (await deps.runs.finishRun(ref, 'completed', now, exec.createddate)) {
-        report.completed += 1;
-        const wake = resumeMessage(exec);
-        if (wake) await deps.queue.send([wake]);
-      }
-    }
-    if (messages.size > 0)
-      logger.warn('reaper re-enqueued tasks of a stalled run', {
+    try {
+      await reapRun(deps, opts, exec, now, report);
+    } catch (err) {
+      report.failed += 1;
+      logger.error('reaper could not handle a run; the sweep goes on', {
         peid: exec.peid,
         tenant_code: exec.tenant_code,
-        count: messages.size,
+        error: err as Error,
       });
+    }
   }
   metrics.addMetric('RunsReaped', MetricUnit.Count, report.examined);
   return report;
+}
+
+async function reapRun(
+  deps: ReapDeps,
+  opts: ReapOptions,
+  exec: ExecutionRecord,
+  now: number,
+  report: ReapReport,
+): Promise<void> {
+  const ref = { tenant_code: exec.tenant_code, peid: exec.peid };
+  if (now - exec.createddate > opts.maxRunAgeMs) {
+    const error = { code: 'RUN_TIMEOUT', message: `run exceeded ${opts.maxRunAgeMs} ms` };
+    if (await endRun(deps, exec, 'failed', now, error)) report.timedOut += 1;
+    return;
+  }
+  if (exec.parent) {
+    // Its parent's end cancels it; a cascade cut short leaves it running.
+    const parent = await deps.runs.getExecution({ tenant_code: exec.tenant_code, peid: exec.parent.peid });
+    if (parent?.execution_status !== 'running') {
+      const error = { code: PARENT_ENDED, message: 'the run that started it ended' };
+      if (await endRun(deps, exec, 'cancelled', now, error, { wake: false })) report.stopped += 1;
+      return;
+    }
+  }
+  const [tasks, items] = await Promise.all([
+    deps.runs.listGraphTasks(ref, { outputs: false }),
+    deps.runs.listItemStates(ref),
+  ]);
+  const messages = new Map<string, OutgoingTaskMessage>();
+  for (const t of [...tasks, ...items]) {
+    // Queued long ago and never claimed: its message was lost (delays are at most 900 s, below the bound).
+    if (t.status === 'queued' && now - t.updateddate > opts.staleAfterMs) {
+      messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts + 1, 0));
+    }
+    // Claimed by a worker that died: its lease ran out; the same attempt may be taken over.
+    if (t.status === 'running' && t.claim !== null && t.claim.until < now) {
+      messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
+    }
+  }
+  for (const t of await endedWaits(deps.runs, ref, [...tasks, ...items])) {
+    messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
+    report.resumed += 1;
+  }
+  // Dependents of finished tasks that were never decided (a crash between result and fan-in).
+  const finished = new Set(tasks.filter((t) => isTerminalTask(t.status)).map((t) => t.task_id));
+  const plan = planFanIn([exec], tasks, new Map(), new Map([[exec.peid, finished]]));
+  const won = await deps.runs.transitionPending(plan.transitions, deps.newToken(), now);
+  const closed = [...finished];
+  for (const t of plan.transitions) {
+    if (!won.has(taskKey(t.peid, t.task_id))) continue;
+    report.decided += 1;
+    if (t.to === 'queued')
+      messages.set(taskKey(t.peid, t.task_id), taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
+    else closed.push(t.task_id);
+  }
+  for (const m of plan.resend) messages.set(taskKey(m.message.peid, m.message.task_id), m);
+  await deps.queue.send([...messages.values()]);
+  report.requeued += messages.size;
+  // Also marks progress, so the next sweep leaves this run alone for another bound.
+  const after = await deps.runs.closeTasks(ref, closed, now);
+  if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
+    if (await endRun(deps, exec, 'completed', now)) report.completed += 1;
+  }
+  if (messages.size > 0)
+    logger.warn('reaper re-enqueued tasks of a stalled run', {
+      peid: exec.peid,
+      tenant_code: exec.tenant_code,
+      count: messages.size,
+    });
+}
+
+/** The tasks (or items) waiting for a child run that has ended or is gone: their wake-up was lost. */
+async function endedWaits(
+  runs: RunStore,
+  ref: { tenant_code: string; peid: string },
+  tasks: Array<Pick<ItemState, 'peid' | 'tenant_code' | 'task_id' | 'status' | 'claim' | 'attempts' | 'child_peid'>>,
+): Promise<typeof tasks> {
+  const waiting = tasks.filter((t) => t.status === 'running' && t.claim === null && t.child_peid !== undefined);
+  if (waiting.length === 0) return [];
+  const children = new Map((await runs.childRuns([ref])).map((c) => [c.peid, c]));
+  return waiting.filter((t) => children.get(t.child_peid ?? '')?.execution_status !== 'running');
 }

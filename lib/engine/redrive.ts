@@ -11,6 +11,7 @@ import { logger, MetricUnit, metrics } from '../observability.js';
 import { itemChains } from './for-each.js';
 import { itemTaskId, type TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunRef, RunStore, TaskQueue } from './ports.js';
+import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds, taskMessage } from './task-messages.js';
 
 export interface RedriveDeps {
@@ -42,8 +43,11 @@ export async function redriveRun(
       `execution '${ref.peid}' is ${exec.execution_status}: only failed or cancelled runs can be redriven`,
     );
   }
-  const all = await deps.runs.listTasks(ref);
-  const graph = all.filter((t) => t.item_of === undefined);
+  // Outputs are not read: succeeded work is kept as it is, whatever its size.
+  const [graph, items] = await Promise.all([
+    deps.runs.listGraphTasks(ref, { outputs: false }),
+    deps.runs.listItemStates(ref),
+  ]);
   const byId = new Map(graph.map((t) => [t.task_id, t]));
 
   // Failed/cancelled tasks, then (transitively) tasks skipped because of them.
@@ -71,10 +75,10 @@ export async function redriveRun(
       ]),
     );
     const ready = depsDone && decideReadiness(task.def, outcomes as Parameters<typeof decideReadiness>[1]) === 'run';
-    const items = all.filter((t) => t.item_of === id);
-    if (task.items_total !== undefined && items.length > 0 && ready) {
+    const mine = items.filter((t) => t.item_of === id);
+    if (task.items_total !== undefined && mine.length > 0 && ready) {
       // An expanded loop: keep its succeeded items, re-run the others under the same window.
-      const again = items.filter((i) => RERUN.has(i.status) || i.status === 'pending').map((i) => i.item_index ?? 0);
+      const again = mine.filter((i) => RERUN.has(i.status) || i.status === 'pending').map((i) => i.item_index);
       const { successor, heads } = itemChains(again, task.def.concurrency ?? again.length);
       resets.push({ task_id: id, status: 'running', open_items: again });
       for (const index of again) {
@@ -102,11 +106,10 @@ export async function redriveRun(
     await deps.queue.send(messages);
   } catch (err) {
     const failedAt = deps.clock();
-    await deps.runs.finishRun(ref, 'failed', failedAt, exec.createddate, {
+    await endRun(deps, exec, 'failed', failedAt, {
       code: 'ENQUEUE_FAILED',
       message: 'the task queue refused the redrive',
     });
-    await deps.runs.cancelOpenTasks(ref, failedAt);
     throw err instanceof ServiceUnavailableError
       ? err
       : new ServiceUnavailableError('the task queue is unavailable', { cause: err });

@@ -1,9 +1,10 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { isTerminalTask } from '../domain/statuses.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
-import type { ExecutionQuery, RunRef, RunStore, TaskQueue } from './ports.js';
-import { resumeMessage } from './sub-playbooks.js';
+import type { ExecutionQuery, ItemState, RunRef, RunStore, TaskQueue } from './ports.js';
+import { afterEnd, endRun } from './run-lifecycle.js';
 
 export interface TaskView {
   task_seq: number;
@@ -19,6 +20,8 @@ export interface TaskView {
   duration_ms: number | null;
   /** For a for_each task: each item's state (their outputs are the task's output list). */
   items?: ItemView[];
+  /** Present (true) when the output was left out to keep the answer within its size limit. */
+  output_omitted?: true;
 }
 
 export interface ItemView {
@@ -50,6 +53,10 @@ export interface ExecutionSummary {
 
 export interface ExecutionView extends ExecutionSummary {
   tasks: TaskView[];
+  /** Present (true) when some task outputs were left out (those tasks say `output_omitted`). */
+  outputs_omitted?: true;
+  /** Present (true) when even without outputs the answer was too large: loop items were left out. */
+  items_omitted?: true;
 }
 
 function summary(e: ExecutionRecord): ExecutionSummary {
@@ -71,14 +78,14 @@ function summary(e: ExecutionRecord): ExecutionSummary {
   };
 }
 
-function taskView(t: TaskRecord): TaskView {
+function taskView(t: TaskRecord, output: unknown): TaskView {
   return {
     task_seq: t.task_seq,
     task_id: t.task_id,
     type: t.type,
     status: t.status,
     attempts: t.attempts,
-    output: t.output_json === null ? null : (JSON.parse(t.output_json) as unknown),
+    output,
     truncated: t.truncated,
     error: t.error,
     started_at: t.started_at,
@@ -87,52 +94,80 @@ function taskView(t: TaskRecord): TaskView {
   };
 }
 
+export interface RunRead {
+  exec: ExecutionRecord | null;
+  /** The graph tasks in task_seq order (outputs read only if asked for). */
+  tasks: TaskRecord[];
+  /** The loop items' states (read only if asked for; never their outputs). */
+  items: ItemState[];
+}
+
 /**
- * A run and its tasks as a reader may rely on them. The two reads go out together, but the
- * task list can then be older than the run: a finished run would show a task still running
- * whose result was written (and the run closed) between the two reads. A run finishes only
- * after the results that finish it are written, so when the run read is finished and a task
- * is not, the tasks are read again, after it (one more read, only then).
+ * A run and its tasks as a reader may rely on them; never the loop items' outputs, values or
+ * definitions, so a reader's memory does not grow with its loops. The reads go out together, but
+ * the task lists can then be older than the run: a finished run would show a task still running
+ * whose result was written (and the run closed) between the reads. A run finishes only after the
+ * results that finish it are written, so when the run read is finished and a task is not, the
+ * tasks are read again, after it (one more read, only then).
  */
 export async function readRun(
   runs: RunStore,
   ref: RunRef,
-): Promise<{ exec: ExecutionRecord | null; tasks: TaskRecord[] }> {
-  const [exec, tasks] = await Promise.all([runs.getExecution(ref), runs.listTasks(ref)]);
-  if (!exec || exec.execution_status === 'running' || tasks.every((t) => isTerminalTask(t.status)))
-    return { exec, tasks };
-  return { exec, tasks: await runs.listTasks(ref) };
+  opts: { outputs: boolean; items: boolean },
+): Promise<RunRead> {
+  const readTasks = () =>
+    Promise.all([
+      runs.listGraphTasks(ref, { outputs: opts.outputs }),
+      opts.items ? runs.listItemStates(ref) : Promise.resolve([]),
+    ]);
+  const [exec, [tasks, items]] = await Promise.all([runs.getExecution(ref), readTasks()]);
+  const settled = tasks.every((t) => isTerminalTask(t.status)) && items.every((t) => isTerminalTask(t.status));
+  if (!exec || exec.execution_status === 'running' || settled) return { exec, tasks, items };
+  const [again, againItems] = await readTasks();
+  return { exec, tasks: again, items: againItems };
 }
 
-/** One run with its tasks in task_seq order (loop items nested); 404 for unknown or another tenant's. */
-export async function getExecution(runs: RunStore, ref: RunRef): Promise<ExecutionView> {
-  const { exec, tasks } = await readRun(runs, ref);
+/**
+ * One run with its tasks in task_seq order (loop items nested); 404 for unknown or another
+ * tenant's. With `limit`, an answer that would pass it leaves outputs out (answer-size.ts).
+ */
+export async function getExecution(runs: RunStore, ref: RunRef, limit?: AnswerLimit): Promise<ExecutionView> {
+  const { exec, tasks, items } = await readRun(runs, ref, { outputs: true, items: true });
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
-  const items = new Map<string, ItemView[]>();
-  for (const t of tasks) {
-    if (t.item_of === undefined) continue;
-    const list = items.get(t.item_of) ?? [];
+  const byLoop = new Map<string, ItemView[]>();
+  for (const t of items) {
+    const list = byLoop.get(t.item_of) ?? [];
     list.push({
-      index: t.item_index ?? 0,
+      index: t.item_index,
       status: t.status,
       attempts: t.attempts,
       error: t.error,
       duration_ms: t.duration_ms,
     });
-    items.set(t.item_of, list);
+    byLoop.set(t.item_of, list);
   }
   // A failed or cancelled run cancels its unstarted tasks right after its own status
   // changes; a read in between shows them as what they are about to become.
   const settled = exec.execution_status === 'failed' || exec.execution_status === 'cancelled';
-  const views = tasks
-    .filter((t) => t.item_of === undefined)
-    .map((t) => {
-      const unstarted = settled && (t.status === 'pending' || t.status === 'queued');
-      const view = unstarted ? { ...taskView(t), status: 'cancelled' } : taskView(t);
-      const list = items.get(t.task_id);
-      return list ? { ...view, items: list.sort((a, b) => a.index - b.index) } : view;
+  const views = tasks.map((t) => {
+    const unstarted = settled && (t.status === 'pending' || t.status === 'queued');
+    const view = unstarted ? { ...taskView(t, null), status: 'cancelled' } : taskView(t, null);
+    const list = byLoop.get(t.task_id);
+    return list ? { ...view, items: list.sort((a, b) => a.index - b.index) } : view;
+  });
+  const answer: ExecutionView = { ...summary(exec), tasks: views };
+  const outputs = tasks.map((t) => t.output_json);
+  if (!limit) {
+    views.forEach((v, i) => {
+      v.output = parseOutput(outputs[i] ?? null);
     });
-  return { ...summary(exec), tasks: views };
+    return answer;
+  }
+  return fitAnswer(answer, outputs, limit, parseOutput);
+}
+
+function parseOutput(json: string | null): unknown {
+  return json === null ? null : (JSON.parse(json) as unknown);
 }
 
 export interface ExecutionPage {
@@ -177,20 +212,26 @@ export async function listExecutions(
 }
 
 /**
- * Cancels a running run: its pending and queued tasks become cancelled; running
- * ones finish. Cancelling a cancelled run is a no-op; a finished one is a conflict.
+ * Cancels a running run: its pending and queued tasks become cancelled (running ones finish), its
+ * sub-playbook runs are cancelled, and a parent task waiting for it is woken (and fails).
+ * Cancelling a cancelled run answers the same and repeats what follows the cancellation, so a
+ * retry repairs a cancel whose wake-up was lost; a finished run is a conflict.
  */
-export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue?: TaskQueue): Promise<'cancelled'> {
+export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue: TaskQueue): Promise<'cancelled'> {
   const exec = await runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
-  if (exec.execution_status === 'cancelled') return 'cancelled';
+  if (exec.execution_status === 'cancelled') {
+    await afterEnd({ runs, queue }, exec, 'cancelled', now);
+    return 'cancelled';
+  }
   if (exec.execution_status !== 'running') {
     throw new ConflictError(`execution '${ref.peid}' already ${exec.execution_status}`);
   }
-  const cancelled = await runs.finishRun(ref, 'cancelled', now, exec.createddate);
-  await runs.cancelOpenTasks(ref, now);
-  // A cancelled sub-playbook run fails the parent task waiting for it.
-  const wake = cancelled ? resumeMessage(exec) : undefined;
-  if (wake && queue) await queue.send([wake]);
+  if (!(await endRun({ runs, queue }, exec, 'cancelled', now))) {
+    // It ended meanwhile: cancelled by another request, or finished on its own.
+    const after = await runs.getExecution(ref);
+    if (after && after.execution_status !== 'cancelled')
+      throw new ConflictError(`execution '${ref.peid}' already ${after.execution_status}`);
+  }
   return 'cancelled';
 }

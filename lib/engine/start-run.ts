@@ -9,6 +9,7 @@ import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../e
 import { logger, MetricUnit, metrics } from '../observability.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds } from './task-messages.js';
 
 export interface PlaybookSource {
@@ -83,6 +84,8 @@ export function planRun(
     open_tasks: playbook.tasks.map((t) => t.id),
     tasks_total: playbook.tasks.length,
     error: null,
+    // The run's own tasks, the first units of its work budget (work-budget.ts).
+    work_used: playbook.tasks.length,
   };
   const rootMessages = tasks
     .filter((t) => t.status === 'queued')
@@ -143,11 +146,10 @@ export async function startRun(
   } catch (err) {
     const failedAt = deps.clock();
     try {
-      await deps.runs.finishRun(ref, 'failed', failedAt, now, {
+      await endRun(deps, exec, 'failed', failedAt, {
         code: 'ENQUEUE_FAILED',
         message: 'the task queue refused the run',
       });
-      await deps.runs.cancelOpenTasks(ref, failedAt);
     } catch (markErr) {
       // The reaper fails runs without progress; log so the operator can correlate.
       logger.error('could not mark an unqueued run failed', { error: markErr as Error });

@@ -1,24 +1,29 @@
 /**
  * Sub-playbooks: a `playbook` task starts another playbook of the same tenant
  * with a templated alert and waits for it; the child's output becomes the
- * task's output. The child's peid is derived from (parent run, task, attempt),
- * so a redelivered start finds the child already there instead of starting a
- * second one. A child reaching a terminal status sends a resume message for the
- * waiting task. Depth is limited; cycles between playbooks are refused at save time.
+ * task's output. The child's peid is derived from (parent run, task, attempt,
+ * run attempt), so a redelivered start finds the child already there instead of
+ * starting a second one, and takes its outcome if it has already finished. A
+ * child reaching a terminal status wakes the waiting task (run-lifecycle.ts);
+ * a parent that ends stops its children. Depth and the run's work budget are
+ * limited; cycles between playbooks are refused at save time.
  */
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
-import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import type { RunStore, TaskQueue } from './ports.js';
+import { endRun, PARENT_ENDED } from './run-lifecycle.js';
 import type { TaskOutcome } from './run-task.js';
 import { type PlaybookSource, planRun } from './start-run.js';
-import { taskMessage } from './task-messages.js';
+import { chargeWork, DEFAULT_WORK_LIMITS, rootOf } from './work-budget.js';
 
 export interface ChildRunDeps {
   playbooks: PlaybookSource;
   runs: RunStore;
   queue: TaskQueue;
   maxDepth: number;
+  /** Work a run and its sub-playbook runs may create together (work-budget.ts); default 5,000. */
+  workBudget?: number;
 }
 
 export interface ChildRequest {
@@ -27,15 +32,27 @@ export interface ChildRequest {
   alert: Record<string, unknown>;
 }
 
-/** The child run's peid for one attempt of one task: a UUID derived from them. */
-export function childPeid(parentPeid: string, taskId: string, attempt: number): string {
-  const h = createHash('sha256').update(`${parentPeid}:${taskId}:${attempt}`).digest('hex');
+/**
+ * The child run's peid for one attempt of one task: a UUID derived from them (and from the run's
+ * attempt after a redrive, so a redriven task starts a new child instead of finding the old one).
+ */
+export function childPeid(parentPeid: string, taskId: string, attempt: number, runAttempt = 1): string {
+  const seed = `${parentPeid}:${taskId}:${attempt}${runAttempt > 1 ? `:r${runAttempt}` : ''}`;
+  const h = createHash('sha256').update(seed).digest('hex');
   // RFC 9562 version 8 (custom) with the variant bits set.
   const variant = ((Number.parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Starts (or finds) the child run of a claimed `playbook` task; an outcome when it cannot start. */
+function failed(code: string, message: string, retryable = false): TaskOutcome {
+  return { status: 'failed', output: null, error: { code, message }, retryable };
+}
+
+/**
+ * Starts (or finds) the child run of a claimed `playbook` task: its peid while it runs, or an
+ * outcome when it cannot start or has already finished (an earlier holder of this attempt started
+ * it and died before recording the wait: the child's wake-up found no waiting task).
+ */
 export async function startChildRun(
   deps: ChildRunDeps,
   task: TaskRecord,
@@ -43,18 +60,18 @@ export async function startChildRun(
   request: ChildRequest,
   now: number,
 ): Promise<{ peid: string } | TaskOutcome> {
-  const fail = (code: string, message: string): TaskOutcome => ({
-    status: 'failed',
-    output: null,
-    error: { code, message },
-    retryable: false,
-  });
   const depth = (parent.depth ?? 0) + 1;
-  if (depth > deps.maxDepth) return fail('SUBPLAYBOOK_TOO_DEEP', `sub-playbooks nest at most ${deps.maxDepth} levels`);
+  if (depth > deps.maxDepth)
+    return failed('SUBPLAYBOOK_TOO_DEEP', `sub-playbooks nest at most ${deps.maxDepth} levels`);
   const playbook = await deps.playbooks.getByName(task.tenant_code, request.name);
-  if (!playbook) return fail('PLAYBOOK_NOT_FOUND', `playbook '${request.name}' not found`);
-  if (playbook.status !== 'active') return fail('PLAYBOOK_INACTIVE', `playbook '${request.name}' is inactive`);
-  const peid = childPeid(task.peid, task.task_id, task.attempts);
+  if (!playbook) return failed('PLAYBOOK_NOT_FOUND', `playbook '${request.name}' not found`);
+  if (playbook.status !== 'active') return failed('PLAYBOOK_INACTIVE', `playbook '${request.name}' is inactive`);
+  const peid = childPeid(task.peid, task.task_id, task.attempts, parent.attempt ?? 1);
+  const ref = { tenant_code: task.tenant_code, peid };
+  const existing = await deps.runs.getExecution(ref);
+  if (existing && existing.execution_status !== 'running') {
+    return (await childOutcome(deps.runs, { ...task, child_peid: peid })) ?? failed('CHILD_MISSING', 'no child run');
+  }
   const plan = planRun(
     playbook,
     { playbook_name: request.name, alert_id: request.alert_id, alert: request.alert },
@@ -62,52 +79,59 @@ export async function startChildRun(
     peid,
     now,
   );
+  const { work_used: _own, ...exec } = plan.exec;
   const child: ExecutionRecord = {
-    ...plan.exec,
+    ...exec,
     parent: { peid: task.peid, task_id: task.task_id, attempt: task.attempts },
     depth,
+    root_peid: rootOf(parent).peid,
   };
-  await deps.runs.insertRun(child, plan.tasks);
+  if (!existing) {
+    const budget = deps.workBudget ?? DEFAULT_WORK_LIMITS.budget;
+    const refused = await chargeWork(
+      deps.runs,
+      parent,
+      1 + plan.tasks.length,
+      budget,
+      `sub-playbook '${request.name}'`,
+    );
+    if (refused) return refused;
+    await deps.runs.insertRun(child, plan.tasks);
+  }
+  // The parent may have ended while the child was written. Its end looks for children after
+  // changing its status; this read comes after the child's write: one of the two sees the other.
+  const current = await deps.runs.getExecution({ tenant_code: parent.tenant_code, peid: parent.peid });
+  if (current?.execution_status !== 'running') {
+    await endRun(
+      deps,
+      child,
+      'cancelled',
+      now,
+      { code: PARENT_ENDED, message: 'the run that started it ended' },
+      { wake: false },
+    );
+    return failed(PARENT_ENDED, 'the run ended while its sub-playbook was starting');
+  }
   // Sent again on a retried start: the claims make duplicate root messages harmless.
   await deps.queue.send(plan.roots);
   return { peid };
-}
-
-/** The message that wakes the parent task of a child run that just reached a terminal status. */
-export function resumeMessage(exec: Pick<ExecutionRecord, 'tenant_code' | 'parent'>): OutgoingTaskMessage | undefined {
-  if (!exec.parent) return undefined;
-  return taskMessage(
-    { tenant_code: exec.tenant_code, peid: exec.parent.peid, task_id: exec.parent.task_id },
-    exec.parent.attempt,
-    0,
-  );
 }
 
 /** The outcome of a waiting `playbook` task from its finished child run, or undefined while it runs. */
 export async function childOutcome(runs: RunStore, task: TaskRecord): Promise<TaskOutcome | undefined> {
   const ref = { tenant_code: task.tenant_code, peid: task.child_peid ?? '' };
   const child = await runs.getExecution(ref);
-  if (!child)
-    return {
-      status: 'failed',
-      output: null,
-      error: { code: 'CHILD_MISSING', message: 'the sub-playbook run is gone' },
-      retryable: true,
-    };
+  if (!child) return failed('CHILD_MISSING', 'the sub-playbook run is gone', true);
   if (child.execution_status === 'running') return undefined;
   if (child.execution_status !== 'completed') {
-    return {
-      status: 'failed',
-      output: null,
-      error: {
-        code: 'SUBPLAYBOOK_FAILED',
-        message: `sub-playbook '${child.playbook_name}' (run ${child.peid}) ${child.execution_status}${child.error ? `: ${child.error.message}` : ''}`,
-      },
-      retryable: true,
-    };
+    return failed(
+      'SUBPLAYBOOK_FAILED',
+      `sub-playbook '${child.playbook_name}' (run ${child.peid}) ${child.execution_status}${child.error ? `: ${child.error.message}` : ''}`,
+      true,
+    );
   }
-  // The child's output: its final tasks' outputs (one final task: its output alone).
-  const tasks = (await runs.listTasks(ref)).filter((t) => t.item_of === undefined && t.dependents.length === 0);
+  // The child's output: its final tasks' outputs (one final task: its output alone). Graph tasks only.
+  const tasks = (await runs.listGraphTasks(ref, { outputs: true })).filter((t) => t.dependents.length === 0);
   const outputs = Object.fromEntries(
     tasks.map((t) => [t.task_id, t.output_json === null ? null : (JSON.parse(t.output_json) as unknown)]),
   );

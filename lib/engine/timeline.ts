@@ -6,7 +6,8 @@ import { readRun } from './runs.js';
 
 /** The run's timeline at `now`; 404 for an unknown run or another tenant's, exactly like getExecution. */
 export async function getTimeline(runs: RunStore, ref: RunRef, now: number): Promise<Timeline> {
-  const { exec, tasks } = await readRun(runs, ref);
+  // Neither outputs nor loop items: a for_each task's bar spans its items.
+  const { exec, tasks } = await readRun(runs, ref, { outputs: false, items: false });
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   return buildTimeline(
     {
@@ -17,21 +18,18 @@ export async function getTimeline(runs: RunStore, ref: RunRef, now: number): Pro
       completeddate: exec.completeddate ?? null,
       error: exec.error ?? null,
     },
-    // The graph's tasks; a for_each task's bar spans its items (they are not graph nodes).
-    tasks
-      .filter((t) => t.item_of === undefined)
-      .map((t) => ({
-        task_seq: t.task_seq,
-        task_id: t.task_id,
-        type: t.type,
-        status: t.status,
-        attempts: t.attempts,
-        depends_on: t.def.depends_on ?? [],
-        started_at: t.started_at ?? null,
-        finished_at: t.finished_at ?? null,
-        duration_ms: t.duration_ms ?? null,
-        error: t.error ?? null,
-      })),
+    tasks.map((t) => ({
+      task_seq: t.task_seq,
+      task_id: t.task_id,
+      type: t.type,
+      status: t.status,
+      attempts: t.attempts,
+      depends_on: t.def.depends_on ?? [],
+      started_at: t.started_at ?? null,
+      finished_at: t.finished_at ?? null,
+      duration_ms: t.duration_ms ?? null,
+      error: t.error ?? null,
+    })),
     now,
   );
 }

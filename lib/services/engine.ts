@@ -46,11 +46,13 @@ export const executeBatchDeps = once(
     outputMaxBytes: getConfig('engine').TASK_OUTPUT_MAX_BYTES,
     leaseMarginMs: getConfig('engine').TASK_LEASE_MARGIN_MS,
     secrets: secretResolver(),
+    workBudget: getConfig('engine').RUN_WORK_BUDGET,
     children: {
       playbooks: playbookCache(),
       runs: runStore(),
       queue: taskQueue(),
       maxDepth: getConfig('engine').SUBPLAYBOOK_MAX_DEPTH,
+      workBudget: getConfig('engine').RUN_WORK_BUDGET,
     },
   }),
 );

@@ -111,6 +111,8 @@ export interface ApiResponse {
   status: number;
   body: unknown;
   headers: Record<string, string>;
+  /** Bytes of the handler's whole answer as Lambda returns it (the body string escaped inside the envelope). */
+  payloadBytes: number;
 }
 
 export interface ApiRequest {
@@ -145,7 +147,7 @@ function match(method: string, path: string): { route: Route; params: Record<str
 /** Sends one request through the emulated API Gateway. */
 export async function api(method: string, path: string, req: ApiRequest = {}): Promise<ApiResponse> {
   const found = match(method, path);
-  if (!found) return { status: 404, body: { message: 'Not Found' }, headers: {} };
+  if (!found) return { status: 404, body: { message: 'Not Found' }, headers: {}, payloadBytes: 0 };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
   if (req.token !== undefined) headers.authorization = `Bearer ${req.token}`;
@@ -154,7 +156,7 @@ export async function api(method: string, path: string, req: ApiRequest = {}): P
   const routeKey = `${method} ${found.route.path}`;
   let authorizerContext: Record<string, unknown> | undefined;
   if (found.route.auth) {
-    if (!headers.authorization) return { status: 401, body: { message: 'Unauthorized' }, headers: {} };
+    if (!headers.authorization) return { status: 401, body: { message: 'Unauthorized' }, headers: {}, payloadBytes: 0 };
     const { handler } = (await import('../../functions/authorizer.js')) as { handler: Handler };
     const authEvent: APIGatewayRequestAuthorizerEventV2 = {
       version: '2.0',
@@ -175,7 +177,7 @@ export async function api(method: string, path: string, req: ApiRequest = {}): P
       isAuthorized: boolean;
       context?: Record<string, unknown>;
     };
-    if (!res.isAuthorized) return { status: 403, body: { message: 'Forbidden' }, headers: {} };
+    if (!res.isAuthorized) return { status: 403, body: { message: 'Forbidden' }, headers: {}, payloadBytes: 0 };
     authorizerContext = res.context;
   }
   const event = {
@@ -203,6 +205,7 @@ export async function api(method: string, path: string, req: ApiRequest = {}): P
     status: res.statusCode,
     body: res.body ? (JSON.parse(res.body) as unknown) : undefined,
     headers: res.headers ?? {},
+    payloadBytes: Buffer.byteLength(JSON.stringify(res), 'utf8'),
   };
 }
 

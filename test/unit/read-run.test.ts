@@ -44,12 +44,13 @@ function moments() {
   return { running: exec, completed, before, after };
 }
 
-/** A store whose first task list is `lists[0]`, the next `lists[1]`, and so on (the last repeats). */
+/** A store whose first task list is `lists[0]`, the next `lists[1]`, and so on (the last repeats); no loop items. */
 function scripted(exec: ExecutionRecord, lists: TaskRecord[][]) {
   let reads = 0;
   const store = {
     getExecution: async () => exec,
-    listTasks: async () => lists[Math.min(reads++, lists.length - 1)] as TaskRecord[],
+    listGraphTasks: async () => lists[Math.min(reads++, lists.length - 1)] as TaskRecord[],
+    listItemStates: async () => [],
   } as unknown as RunStore;
   return { store, reads: () => reads };
 }
@@ -79,10 +80,10 @@ describe('reading a run with its tasks', () => {
   it('reads once when the lists agree: a running run, or a finished run whose tasks are finished', async () => {
     const m = moments();
     const running = scripted(m.running, [m.before]);
-    expect((await readRun(running.store, REF)).tasks).toBe(m.before);
+    expect((await readRun(running.store, REF, { outputs: true, items: true })).tasks).toBe(m.before);
     expect(running.reads()).toBe(1);
     const finished = scripted(m.completed, [m.after]);
-    expect((await readRun(finished.store, REF)).tasks).toBe(m.after);
+    expect((await readRun(finished.store, REF, { outputs: true, items: true })).tasks).toBe(m.after);
     expect(finished.reads()).toBe(1);
   });
 
@@ -90,13 +91,17 @@ describe('reading a run with its tasks', () => {
     const m = moments();
     const failed = { ...m.running, execution_status: 'failed' as const };
     const s = scripted(failed, [m.before, m.before]);
-    const { tasks } = await readRun(s.store, REF);
+    const { tasks } = await readRun(s.store, REF, { outputs: true, items: true });
     expect(tasks.find((t) => t.task_id === 'join')?.status).toBe('running');
     expect(s.reads()).toBe(2);
   });
 
   it('an unknown run is NotFound', async () => {
-    const store = { getExecution: async () => null, listTasks: async () => [] } as unknown as RunStore;
+    const store = {
+      getExecution: async () => null,
+      listGraphTasks: async () => [],
+      listItemStates: async () => [],
+    } as unknown as RunStore;
     await expect(getExecution(store, REF)).rejects.toBeInstanceOf(NotFoundError);
   });
 });

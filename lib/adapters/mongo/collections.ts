@@ -37,6 +37,8 @@ export const INDEXES: IndexSpec[] = [
   { collection: COLLECTIONS.executions, name: 'tenant_created', key: { tenant_code: 1, createddate: -1 } },
   // Ours: the reaper's sweep over running executions without recent progress (all tenants).
   { collection: COLLECTIONS.executions, name: 'status_updated', key: { execution_status: 1, updateddate: 1 } },
+  // Ours: the sub-playbook runs of a run (a parent's end stops them; the reaper checks on them).
+  { collection: COLLECTIONS.executions, name: 'tenant_parent', key: { tenant_code: 1, 'parent.peid': 1 } },
   // Seed 1.1: runs by user.
   { collection: COLLECTIONS.executions, name: 'uid_created', key: { uid: 1, createddate: -1 } },
   // Seed 1.1: the top-playbooks pipeline's $match and $group inputs.

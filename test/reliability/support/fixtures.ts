@@ -121,8 +121,12 @@ export async function waitRun(
     // Two reads, no snapshot: wait for the tasks too (see waitSettled).
     if (exec && exec.execution_status !== 'running' && tasks.every((t) => TERMINAL_TASK.has(t.status)))
       return { exec, tasks };
-    if (Date.now() > end)
-      throw new Error(`run ${peid} still ${exec?.execution_status ?? 'missing'} after ${timeoutMs} ms`);
+    if (Date.now() > end) {
+      const open = tasks.filter((t) => !TERMINAL_TASK.has(t.status)).map((t) => `${t.task_id}:${t.status}`);
+      throw new Error(
+        `run ${peid} still ${exec?.execution_status ?? 'missing'} after ${timeoutMs} ms; open tasks: ${open.slice(0, 10).join(', ')}`,
+      );
+    }
     await sleep(100);
   }
 }
