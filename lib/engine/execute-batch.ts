@@ -34,7 +34,7 @@ import { cancelLateWaits, endRun, wakeParentsOfEnded } from './run-lifecycle.js'
 import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
 import { type ChildRunDeps, childOutcome, startChildRun } from './sub-playbooks.js';
 import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
-import { chargeWork, DEFAULT_WORK_LIMITS } from './work-budget.js';
+import { chargeItems } from './work-budget.js';
 
 export interface BatchItem {
   messageId: string;
@@ -206,10 +206,7 @@ export async function executeBatch(
           const expansion = await expandForEach(task, ctx, deadline);
           if (expansion.kind === 'items') {
             // Charged to the run's work budget before a single item is written.
-            const budget = deps.workBudget ?? DEFAULT_WORK_LIMITS.budget;
-            const what = `for_each of ${expansion.items.length} items`;
-            const exec = execs.get(task.peid) as ExecutionRecord;
-            const refused = await chargeWork(deps.runs, exec, expansion.items.length, budget, what);
+            const refused = await chargeItems(deps, execs.get(task.peid) as ExecutionRecord, expansion.items.length);
             if (refused) return { task, outcome: refused, began, ended: deps.clock() };
             expansions.push({ task, items: expansion.items });
             return undefined;

@@ -59,6 +59,16 @@ export async function chargeWork(
   };
 }
 
+/** Charges the items of a loop of `exec` before they are written; the loop's failed outcome when refused. */
+export function chargeItems(
+  deps: { runs: RunStore; workBudget?: number },
+  exec: Pick<ExecutionRecord, 'tenant_code' | 'peid' | 'root_peid'>,
+  count: number,
+): Promise<TaskOutcome | undefined> {
+  const budget = deps.workBudget ?? DEFAULT_WORK_LIMITS.budget;
+  return chargeWork(deps.runs, exec, count, budget, `for_each of ${count} items`);
+}
+
 /**
  * Refuses a definition whose static work passes the budget, naming the `playbook` task whose
  * sub-playbook contributes most. Run after the cycle check (the walk assumes no cycle).

@@ -29,6 +29,11 @@ const LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024;
 const LOOPS = 3;
 const ITEMS = 1000;
 const ITEM_OUTPUT_BYTES = 32 * 1024;
+/**
+ * A third of the item outputs (~94 MiB). Measured: ~12-15 MiB once outputs are never read (the
+ * items' states, the answer, code paths run for the first time); ~114 MiB when they were.
+ */
+const HEAP_GROWTH_BOUND_MIB = 32;
 
 let h: Harness;
 let direct: Awaited<ReturnType<typeof directDb>>;
@@ -118,7 +123,7 @@ async function sweepReadRedrive(peid: string, old: number): Promise<void> {
   const reaped = await readInChild('reap', peid);
   expect(reaped.result.examined).toBe(1);
   expect(reaped.result.requeued).toBe(10);
-  expect(reaped.heapGrowthMiB).toBeLessThan(24);
+  expect(reaped.heapGrowthMiB).toBeLessThan(HEAP_GROWTH_BOUND_MIB);
 
   // The run fails on its lost items; a reader and a redrive of it.
   await direct.db
@@ -138,12 +143,12 @@ async function sweepReadRedrive(peid: string, old: number): Promise<void> {
   expect(read.result.status).toBe(200);
   expect(body.tasks.map((t) => t.items?.length)).toEqual([ITEMS, ITEMS, ITEMS]);
   expect(body.tasks.map((t) => t.status)).toEqual(['succeeded', 'succeeded', 'failed']);
-  expect(read.heapGrowthMiB).toBeLessThan(24);
+  expect(read.heapGrowthMiB).toBeLessThan(HEAP_GROWTH_BOUND_MIB);
 
   const redriven = await readInChild('redrive', peid);
   expect(redriven.result.status).toBe(202);
   expect((redriven.result.body as { attempt: number }).attempt).toBe(2);
-  expect(redriven.heapGrowthMiB).toBeLessThan(24);
+  expect(redriven.heapGrowthMiB).toBeLessThan(HEAP_GROWTH_BOUND_MIB);
   const again = await direct.db
     .collection(COLLECTIONS.tasks)
     .countDocuments({ peid, item_of: `l${last}`, status: { $in: ['queued', 'pending'] } });
