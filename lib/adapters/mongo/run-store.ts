@@ -5,15 +5,13 @@
  * deliveries cannot apply a transition twice.
  */
 import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
-import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
 import { taskKey } from '../../engine/model.js';
-import type { ChildRunState, ItemState, RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
+import type { RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
-
-type ExecutionDoc = ExecutionRecord & { _id: string };
-type TaskDoc = TaskRecord & { _id: string; transition_token?: string };
+import { BULK_CHUNK, byTenant, chunks, type ExecutionDoc, graphOnly, type TaskDoc } from './run-filters.js';
+import { createRunTreeStore } from './run-tree-store.js';
 
 const X = COLLECTIONS.executions;
 const T = COLLECTIONS.tasks;
@@ -76,20 +74,6 @@ export const RUN_QUERIES = defineQueries('runs', {
     prefix: ['_id'],
     residual: ['tenant_code', 'status', 'claim', 'claim.token', 'open_items'],
   },
-  // A run's graph tasks in order (readers, the reaper, redrive): at most 200 documents.
-  graphTasksInOrder: {
-    collection: T,
-    index: 'peid_item_seq',
-    prefix: ['peid', 'item_of'],
-    residual: ['tenant_code'],
-    sort: { key: { task_seq: 1 }, by: 'index' },
-  },
-  // Every loop item of a run (item_of not null), projected to its state: bounded by the run's work budget.
-  itemsOfRun: { collection: T, index: 'peid_item_seq', prefix: ['peid', 'item_of'], residual: ['tenant_code'] },
-  // The sub-playbook runs of some runs of one tenant.
-  childRuns: { collection: X, index: 'tenant_parent', prefix: ['tenant_code', 'parent.peid'] },
-  // A work charge: only while the tree's budget allows it (a missing counter counts as 0).
-  execWork: { collection: X, index: ID_INDEX, prefix: ['_id'], residual: ['tenant_code', 'work_used'] },
   // The items of one loop task: at most 1,000 documents, sorted in memory.
   itemsOfLoop: {
     collection: T,
@@ -99,46 +83,6 @@ export const RUN_QUERIES = defineQueries('runs', {
     sort: { key: { item_index: 1 }, by: 'memory' },
   },
 });
-
-/** The fields of a loop item that listItemStates reads. */
-const ITEM_STATE_PROJECTION = {
-  _id: 0,
-  peid: 1,
-  tenant_code: 1,
-  task_seq: 1,
-  task_id: 1,
-  type: 1,
-  status: 1,
-  attempts: 1,
-  claim: 1,
-  error: 1,
-  started_at: 1,
-  finished_at: 1,
-  duration_ms: 1,
-  updateddate: 1,
-  child_peid: 1,
-  item_of: 1,
-  item_index: 1,
-} as const;
-
-/** The seed's batch size for bulk writes. */
-const BULK_CHUNK = 1000;
-
-function chunks<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-function byTenant(refs: RunRef[]): Map<string, string[]> {
-  const m = new Map<string, string[]>();
-  for (const r of refs) {
-    const list = m.get(r.tenant_code) ?? [];
-    if (!list.includes(r.peid)) list.push(r.peid);
-    m.set(r.tenant_code, list);
-  }
-  return m;
-}
 
 /** `{ tenant_code, peid: { $in } }` per tenant, or-ed when a batch spans tenants. */
 function runFilter(refs: RunRef[]): Filter<TaskDoc> {
@@ -153,22 +97,6 @@ function isDuplicateKey(err: unknown): boolean {
   const raw = (err as { writeErrors?: unknown }).writeErrors;
   const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ code?: number }>;
   return list.length > 0 && list.every((w) => w.code === 11000);
-}
-
-/** `item_of: null` also matches a missing field (the driver's Filter type does not model that). */
-const NOT_AN_ITEM = { item_of: null } as unknown as Filter<TaskDoc>;
-
-/** `item_of` not null: a for_each item (a range on the index's second field). */
-const AN_ITEM = { item_of: { $ne: null } } as unknown as Filter<TaskDoc>;
-
-/**
- * Restricts a task filter to graph tasks: for_each items carry `item_of`. Unlike
- * `$exists: false`, the null equality is served by the peid_item_seq index.
- */
-function graphOnly(filter: Filter<TaskDoc>): Filter<TaskDoc> {
-  return '$or' in filter
-    ? { $or: (filter.$or ?? []).map((f) => ({ ...f, ...NOT_AN_ITEM })) }
-    : { ...filter, ...NOT_AN_ITEM };
 }
 
 /** The update that records one task result and releases its claim (also the bench's baseline writes it). */
@@ -202,6 +130,9 @@ export function createRunStore(db: Db): RunStore {
   }
 
   return {
+    // Whole-run reads without outputs, sub-playbook runs, the work budget.
+    ...createRunTreeStore(db),
+
     async insertRun(exec, taskRecords) {
       // Two collections, two round trips, sent concurrently.
       const [e, t] = await Promise.allSettled([
@@ -252,63 +183,6 @@ export function createRunStore(db: Db): RunStore {
           projection: { _id: 0 },
         }),
       );
-    },
-
-    async listGraphTasks(ref, opts) {
-      // index: peid_item_seq (item_of null, then task_seq: filter and sort)
-      const docs = await timedDbCall(() =>
-        tasks
-          .find(indexed(RUN_QUERIES.graphTasksInOrder, graphOnly({ peid: ref.peid, tenant_code: ref.tenant_code })), {
-            projection: { _id: 0, transition_token: 0, ...(opts.outputs ? {} : { output_json: 0 }) },
-          })
-          .sort(sortOf(RUN_QUERIES.graphTasksInOrder))
-          .toArray(),
-      );
-      return opts.outputs ? docs : docs.map((d) => ({ ...d, output_json: null }));
-    },
-
-    async listItemStates(ref) {
-      // index: peid_item_seq (item_of not null); outputs, item values and definitions are never read
-      const docs = await timedDbCall(() =>
-        tasks
-          .find(indexed(RUN_QUERIES.itemsOfRun, { peid: ref.peid, tenant_code: ref.tenant_code, ...AN_ITEM }), {
-            projection: ITEM_STATE_PROJECTION,
-          })
-          .toArray(),
-      );
-      const items = docs as unknown as ItemState[];
-      return items.sort((a, b) => a.task_seq - b.task_seq || a.item_index - b.item_index);
-    },
-
-    async childRuns(parents) {
-      const out: ChildRunState[] = [];
-      for (const [tenant_code, peids] of byTenant(parents)) {
-        // index: tenant_parent
-        const docs = await timedDbCall(() =>
-          execs
-            .find(indexed(RUN_QUERIES.childRuns, { tenant_code, 'parent.peid': { $in: peids } }), {
-              projection: { _id: 0, peid: 1, tenant_code: 1, execution_status: 1, createddate: 1, parent: 1 },
-            })
-            .toArray(),
-        );
-        out.push(...(docs as ChildRunState[]));
-      }
-      return out;
-    },
-
-    async chargeWork(root, units, budget) {
-      // index: _id; the condition and the increment are one atomic update.
-      const res = await timedDbCall(() =>
-        execs.updateOne(
-          indexed(RUN_QUERIES.execWork, {
-            _id: root.peid,
-            tenant_code: root.tenant_code,
-            work_used: { $not: { $gt: budget - units } },
-          }),
-          { $inc: { work_used: units } },
-        ),
-      );
-      return res.matchedCount === 1;
     },
 
     async listExecutions(tenant_code, query) {
@@ -537,36 +411,6 @@ export function createRunStore(db: Db): RunStore {
               $or: [{ status: { $in: ['pending', 'queued'] } }, { status: 'running', claim: null }],
             }),
             { $set: { status: 'cancelled', finished_at: now, updateddate: now } },
-          ),
-        );
-      }
-    },
-
-    async cancelRuns(runs, now, error) {
-      if (runs.length === 0) return;
-      // index: _id; `execution_status: running` makes each transition happen once.
-      for (const part of chunks(runs, BULK_CHUNK)) {
-        await timedDbCall(() =>
-          execs.bulkWrite(
-            part.map((r) => ({
-              updateOne: {
-                filter: indexed(RUN_QUERIES.execRunningById, {
-                  _id: r.peid,
-                  tenant_code: r.tenant_code,
-                  execution_status: 'running',
-                }),
-                update: {
-                  $set: {
-                    execution_status: 'cancelled',
-                    completeddate: now,
-                    playbook_runtime: now - r.createddate,
-                    updateddate: now,
-                    error,
-                  },
-                },
-              },
-            })),
-            { ordered: false },
           ),
         );
       }
