@@ -1,6 +1,8 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { isTerminalTask } from '../domain/statuses.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { type AuditContext, recordAudit } from './audit.js';
+import { executionSource, runCancelled } from './audit-entries.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
 import type { ExecutionQuery, RunRef, RunStore, TaskQueue } from './ports.js';
 import { resumeMessage } from './sub-playbooks.js';
@@ -179,15 +181,24 @@ export async function listExecutions(
 /**
  * Cancels a running run: its pending and queued tasks become cancelled; running
  * ones finish. Cancelling a cancelled run is a no-op; a finished one is a conflict.
+ * With `audit`, the cancel is recorded (by whoever actually cancelled it, once).
  */
-export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue?: TaskQueue): Promise<'cancelled'> {
+export async function cancelRun(
+  runs: RunStore,
+  ref: RunRef,
+  now: number,
+  queue?: TaskQueue,
+  audit?: AuditContext,
+): Promise<'cancelled'> {
   const exec = await runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   if (exec.execution_status === 'cancelled') return 'cancelled';
   if (exec.execution_status !== 'running') {
     throw new ConflictError(`execution '${ref.peid}' already ${exec.execution_status}`);
   }
-  const cancelled = await runs.finishRun(ref, 'cancelled', now, exec.createddate);
+  const entry = audit && runCancelled(exec, audit.actor, now);
+  const cancelled = await runs.finishRun(ref, 'cancelled', now, exec.createddate, undefined, entry);
+  if (cancelled && audit && entry) await recordAudit(audit.outbox, executionSource(ref), entry);
   await runs.cancelOpenTasks(ref, now);
   // A cancelled sub-playbook run fails the parent task waiting for it.
   const wake = cancelled ? resumeMessage(exec) : undefined;

@@ -70,6 +70,15 @@ export function jsonBody(event: ApiEvent): unknown {
   }
 }
 
+/** Refuses a body on a route that takes none (an empty body or `{}` is accepted): 400 naming `(body)`. */
+export function noBody(event: ApiEvent): void {
+  const text = bodyText(event).trim();
+  if (text.length === 0 || /^\{\s*\}$/.test(text)) return;
+  throw new ValidationError('this route takes no request body', [
+    { path: '(body)', message: 'expected no body (or {})' },
+  ]);
+}
+
 /** The authenticated caller; the authorizer guarantees it, so its absence is a 401. */
 export function callerOf(event: ApiEvent): Caller {
   const ctx = event.requestContext.authorizer?.lambda;

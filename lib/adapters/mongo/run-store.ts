@@ -419,7 +419,7 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async finishRun(ref, status, now, createddate, error) {
+    async finishRun(ref, status, now, createddate, error, audit) {
       // index: _id; `execution_status: running` makes the transition happen once.
       const res = await timedDbCall(() =>
         execs.updateOne(
@@ -436,6 +436,7 @@ export function createRunStore(db: Db): RunStore {
               updateddate: now,
               ...(error ? { error } : {}),
             },
+            ...(audit ? { $push: { audit_pending: audit } } : {}),
           },
         ),
       );
@@ -492,7 +493,7 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async reopenRun(ref, previous, openTasks, attempt, now) {
+    async reopenRun(ref, previous, openTasks, attempt, now, audit) {
       // index: _id
       const res = await timedDbCall(() =>
         execs.updateOne(
@@ -519,6 +520,7 @@ export function createRunStore(db: Db): RunStore {
                 error: previous.error ?? null,
                 completeddate: previous.completeddate ?? null,
               },
+              ...(audit ? { audit_pending: audit } : {}),
             },
           },
         ),
