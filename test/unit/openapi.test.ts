@@ -8,8 +8,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { HTTP_METHODS, playbookSchema, TASK_TYPES, taskSchema } from '../../lib/domain/playbook-schema.js';
 import { AUDIT_ACTIONS } from '../../lib/domain/audit.js';
+import { HTTP_METHODS, playbookSchema, TASK_TYPES, taskSchema } from '../../lib/domain/playbook-schema.js';
 import {
   auditListQuery,
   executionListQuery,
