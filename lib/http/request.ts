@@ -33,9 +33,18 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
   return out.length === 0 ? '(root)' : out;
 }
 
-/** Converts zod issues to field issues (capped so hostile input cannot produce huge responses). */
+/**
+ * Converts zod issues to field issues (capped so hostile input cannot produce huge responses);
+ * an unknown field or query parameter is reported at its own path, as playbook validation does.
+ */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.slice(0, 50).map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
+  return error.issues
+    .flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => ({ path: formatPath([...i.path, k], prefix), message: `unknown field "${k}"` }))
+        : [{ path: formatPath(i.path, prefix), message: i.message }],
+    )
+    .slice(0, 50);
 }
 
 /** Parses `input` with `schema` or throws a ValidationError naming every bad field. */
