@@ -61,11 +61,11 @@ function runEntry(
   });
 }
 
-/** A run started through the API. */
-export function runStarted(exec: ExecutionRecord, actor: string): AuditEntry {
+/** A run started by `actor` through `trigger` (the API: the caller's sub). */
+export function runStarted(exec: ExecutionRecord, actor: string, trigger = 'api'): AuditEntry {
   return runEntry('run.start', exec, actor, exec.createddate, 1, {
     alert_id: exec.alert_id,
-    trigger: 'api',
+    trigger,
     tasks: exec.tasks_total,
   });
 }

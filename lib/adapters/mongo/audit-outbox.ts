@@ -11,7 +11,7 @@ import type { Db, Document } from 'mongodb';
 import type { AuditEntry } from '../../domain/audit.js';
 import type { AuditSource, AuditSourceKind } from '../../engine/audit.js';
 import { timedDbCall } from '../../observability.js';
-import { COLLECTIONS } from './collections.js';
+import { COLLECTIONS, type CollectionName } from './collections.js';
 import { defineQueries, ID_INDEX, indexed } from './indexed.js';
 
 /** The field every audited collection uses for its pending entries. */
@@ -48,7 +48,7 @@ export const PLAYBOOK_OUTBOX = outboxQueries('playbook', COLLECTIONS.playbooks, 
 export const EXECUTION_OUTBOX = outboxQueries('execution', COLLECTIONS.executions, 'execution_audit_pending');
 
 /** Every kind with its collection; adding an audited resource adds a line here (and a table above). */
-export const OUTBOX_COLLECTIONS: Record<AuditSourceKind, string> = {
+export const OUTBOX_COLLECTIONS: Record<AuditSourceKind, CollectionName> = {
   playbook: COLLECTIONS.playbooks,
   execution: COLLECTIONS.executions,
 };
