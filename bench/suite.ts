@@ -7,7 +7,7 @@
 import os from 'node:os';
 import { ensureIndexes } from '../lib/adapters/mongo/collections.js';
 import { closeClients, createMongoClient, getDb, getMongoClient, getRedis, getSqs } from '../lib/clients.js';
-import { getConfig } from '../lib/config.js';
+import { getConfig, indexSettings } from '../lib/config.js';
 import { startStub } from '../test/support/stub-server.js';
 import { coldStartCase } from './cases/cold-start.js';
 import { e2eThroughputCase } from './cases/e2e-throughput.js';
@@ -39,7 +39,7 @@ export async function runSuite(env: BenchEnv, opts: SuiteOptions): Promise<numbe
   const loadStart = os.loadavg();
   const counter = countRoundTrips(getMongoClient(), getSqs(), getRedis());
   const db = getDb();
-  await ensureIndexes(db);
+  await ensureIndexes(db, indexSettings(getConfig('audit')));
   // The bench's own client for waiting on runs and checking results, so that is never counted as the product's.
   const observerClient = createMongoClient(getConfig('mongo'));
   const observer = observerClient.db(env.dbName);

@@ -10,6 +10,7 @@ import { callerOf, parseWith } from '../lib/http/request.js';
 import { jsonBodyLimit, jsonResponse } from '../lib/http/responses.js';
 import { executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
+import { auditLog } from '../lib/services/audit.js';
 import { redriveDeps } from '../lib/services/maintenance.js';
 import { runStore, taskQueue } from '../lib/services/runs.js';
 
@@ -19,7 +20,7 @@ handlerPrelude(['mongo', 'queue']);
 const RESPONSE_LIMIT = jsonBodyLimit();
 
 export const handler = httpHandler(async (event) => {
-  const { tenant_code } = callerOf(event);
+  const { tenant_code, sub } = callerOf(event);
   switch (event.routeKey) {
     case 'GET /executions': {
       const q = parseWith(executionListQuery, event.queryStringParameters ?? {}, 'query');
@@ -42,12 +43,13 @@ export const handler = httpHandler(async (event) => {
       return timelineResponse(runStore(), event, tenant_code, Date.now());
     case 'POST /executions/{peid}/cancel': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
-      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now(), taskQueue());
+      const audit = { outbox: auditLog(), actor: sub };
+      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now(), taskQueue(), audit);
       return jsonResponse(202, { peid, execution_status: status });
     }
     case 'POST /executions/{peid}/redrive': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
-      return jsonResponse(202, await redriveRun(redriveDeps(), { tenant_code, peid }));
+      return jsonResponse(202, await redriveRun(redriveDeps(), { tenant_code, peid }, sub));
     }
     default:
       throw new NotFoundError(`no route ${event.routeKey}`);

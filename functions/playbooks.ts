@@ -1,13 +1,27 @@
-/** /playbooks routes: create, list, read, replace and delete the caller's playbook definitions. */
+/** /playbooks routes: create, list, read, replace and delete the caller's playbooks; their history. */
 import { randomUUID } from 'node:crypto';
 import { getConfig } from '../lib/config.js';
-import { createPlaybook, deletePlaybook, getPlaybook, listPlaybooks, updatePlaybook } from '../lib/engine/playbooks.js';
+import { getPlaybookVersion, listPlaybookVersions, restorePlaybookVersion } from '../lib/engine/playbook-versions.js';
+import {
+  createPlaybook,
+  deletePlaybook,
+  getPlaybook,
+  listPlaybooks,
+  type PlaybookWrite,
+  updatePlaybook,
+} from '../lib/engine/playbooks.js';
 import { NotFoundError } from '../lib/errors.js';
 import { httpHandler } from '../lib/http/handler.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
-import { callerOf, jsonBody, parseWith } from '../lib/http/request.js';
+import { callerOf, jsonBody, noBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { playbookListQuery, playbookNameParam } from '../lib/http/schemas.js';
+import {
+  playbookListQuery,
+  playbookNameParam,
+  playbookVersionParams,
+  playbookVersionsQuery,
+} from '../lib/http/schemas.js';
+import { auditLog } from '../lib/services/audit.js';
 import { playbookCatalog } from '../lib/services/catalog.js';
 
 // Writes refresh the playbook cache in Redis; management reads go to MongoDB (read-your-writes).
@@ -22,17 +36,17 @@ const workLimits = () => ({
 export const handler = httpHandler(async (event) => {
   const caller = callerOf(event);
   const pathName = () => parseWith(playbookNameParam, event.pathParameters ?? {}, 'path').name;
+  const versionPath = () => parseWith(playbookVersionParams, event.pathParameters ?? {}, 'path');
+  const write = (): PlaybookWrite => ({
+    tenant_code: caller.tenant_code,
+    actor: caller.sub,
+    now: Date.now(),
+    audit: auditLog(),
+    limits: workLimits(),
+  });
   switch (event.routeKey) {
-    case 'POST /playbooks': {
-      const created = await createPlaybook(
-        playbookCatalog(),
-        caller.tenant_code,
-        jsonBody(event),
-        { newId: randomUUID, now: Date.now() },
-        workLimits(),
-      );
-      return jsonResponse(201, created);
-    }
+    case 'POST /playbooks':
+      return jsonResponse(201, await createPlaybook(playbookCatalog(), write(), jsonBody(event), randomUUID));
     case 'GET /playbooks': {
       const q = parseWith(playbookListQuery, event.queryStringParameters ?? {}, 'query');
       return jsonResponse(200, await listPlaybooks(playbookCatalog(), caller.tenant_code, q));
@@ -41,13 +55,25 @@ export const handler = httpHandler(async (event) => {
       return jsonResponse(200, await getPlaybook(playbookCatalog(), caller.tenant_code, pathName()));
     case 'PUT /playbooks/{name}': {
       const name = pathName();
-      const body = jsonBody(event);
-      const updated = await updatePlaybook(playbookCatalog(), caller.tenant_code, name, body, Date.now(), workLimits());
-      return jsonResponse(200, updated);
+      return jsonResponse(200, await updatePlaybook(playbookCatalog(), write(), name, jsonBody(event)));
     }
     case 'DELETE /playbooks/{name}':
-      await deletePlaybook(playbookCatalog(), caller.tenant_code, pathName());
+      await deletePlaybook(playbookCatalog(), write(), pathName());
       return jsonResponse(204, null);
+    case 'GET /playbooks/{name}/versions': {
+      const name = pathName();
+      const q = parseWith(playbookVersionsQuery, event.queryStringParameters ?? {}, 'query');
+      return jsonResponse(200, await listPlaybookVersions(playbookCatalog(), caller.tenant_code, name, q));
+    }
+    case 'GET /playbooks/{name}/versions/{version}': {
+      const { name, version } = versionPath();
+      return jsonResponse(200, await getPlaybookVersion(playbookCatalog(), caller.tenant_code, name, version));
+    }
+    case 'POST /playbooks/{name}/versions/{version}/restore': {
+      const { name, version } = versionPath();
+      noBody(event);
+      return jsonResponse(200, await restorePlaybookVersion(playbookCatalog(), write(), name, version));
+    }
     default:
       throw new NotFoundError(`no route ${event.routeKey}`);
   }

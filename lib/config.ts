@@ -153,6 +153,18 @@ const schemas = {
     /** Longest such delay (a backlog > cap x this brings copies back this long after). */
     FAIRNESS_MAX_DEFER_SECONDS: intVar(60, 1, 900),
   }),
+  /** The audit log (docs/audit.md). */
+  audit: z.object({
+    /** How long entries are kept: the TTL of audit_log (npm run db:migrate applies a change). */
+    AUDIT_RETENTION_DAYS: intVar(365, 1, 3_650),
+    /**
+     * An entry pending on its document for longer than this was left by a writer that died:
+     * GET /audit and the sweep copy it. Above every audited function's timeout (28 s).
+     */
+    AUDIT_OUTBOX_GRACE_MS: intVar(60_000, 1_000, 3_600_000),
+    /** Documents with pending entries the sweep settles per collection and run. */
+    AUDIT_SWEEP_LIMIT: intVar(500, 1, 10_000),
+  }),
   /** Integration secrets in SSM Parameter Store (lib/adapters/secrets/ssm-secrets.ts). */
   secrets: z.object({
     /** Local stage: an SSM-compatible emulator. */
@@ -191,6 +203,11 @@ export function getConfig<S extends SectionName>(name: S): Config<S> {
   const parsed = parseConfigSection(name, process.env);
   memo.set(name, parsed);
   return parsed;
+}
+
+/** The index settings that come from the configuration (lib/adapters/mongo/collections.ts). */
+export function indexSettings(audit: Config<'audit'>): { auditRetentionSeconds: number } {
+  return { auditRetentionSeconds: audit.AUDIT_RETENTION_DAYS * 86_400 };
 }
 
 /** True on the developer's machine (stage `local`), where private integration targets are allowed. */

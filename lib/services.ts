@@ -4,6 +4,7 @@
  * tests, benches and scripts; functions import the modules they need.
  */
 export { topPlaybooksDeps } from './services/analytics.js';
+export { auditLog } from './services/audit.js';
 export { cacheKeyPrefix, playbookCache, playbookCatalog, playbookStore, redisGuard } from './services/catalog.js';
 export { executeBatchDeps, fairness } from './services/engine.js';
 export { deadLetterDeps, reapDeps, redriveDeps } from './services/maintenance.js';

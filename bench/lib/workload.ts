@@ -10,6 +10,7 @@ import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { createPlaybook } from '../../lib/engine/playbooks.js';
 import type { PlaybookStore } from '../../lib/engine/ports.js';
+import { auditLog } from '../../lib/services/audit.js';
 import { lambdaContext } from '../../test/support/lambda-context.js';
 
 export interface Caller {
@@ -43,7 +44,8 @@ export function fanOutPlaybook(name: string, url: string, width: number, join = 
 
 /** Stores a playbook for `caller` through the product's createPlaybook (validation included). */
 export async function storePlaybook(store: PlaybookStore, caller: Caller, body: unknown): Promise<void> {
-  await createPlaybook(store, caller.tenant_code, body, { newId: randomUUID, now: Date.now() });
+  const write = { tenant_code: caller.tenant_code, actor: caller.sub, now: Date.now(), audit: auditLog() };
+  await createPlaybook(store, write, body, randomUUID);
 }
 
 type ApiHandler = (event: never, context: Context) => Promise<unknown>;

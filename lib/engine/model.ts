@@ -4,6 +4,7 @@
  * Alerts and task outputs are stored as JSON text: they are never queried, and
  * text keeps arbitrary third-party keys (`$x`, `a.b`) from meeting the database.
  */
+import type { AuditEntry } from '../domain/audit.js';
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
 
@@ -24,6 +25,8 @@ export interface StoredPlaybook {
   version: number;
   createddate: number;
   updateddate: number;
+  /** The `sub` of whoever created this version (absent on versions written before it was recorded). */
+  updated_by?: string;
 }
 
 export interface ExecutionRecord {
@@ -60,6 +63,8 @@ export interface ExecutionRecord {
     error: TaskError | null;
     completeddate: number | null;
   }>;
+  /** Audit entries written with a change of this run, not yet copied into the log (lib/engine/audit.ts). */
+  audit_pending?: AuditEntry[];
 }
 
 export interface TaskClaim {

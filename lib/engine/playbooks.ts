@@ -1,26 +1,42 @@
-/** Creating, reading, listing, replacing and deleting playbook definitions. */
+/**
+ * Creating, reading, listing, replacing and deleting playbook definitions. Every write
+ * records who made it (`updated_by`, the caller's sub) and carries its audit entry.
+ */
 import type { PlaybookInput } from '../domain/playbook-schema.js';
 import { parsePlaybook } from '../domain/playbook-validation.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { type AuditOutbox, recordAudit } from './audit.js';
+import { playbookEntry, playbookSource } from './audit-entries.js';
 import type { StoredPlaybook } from './model.js';
 import type { PlaybookListQuery, PlaybookStore, PlaybookSummary } from './ports.js';
 import { assertNoPlaybookCycle } from './sub-playbooks.js';
 import { assertWithinWorkBudget, DEFAULT_WORK_LIMITS, type WorkLimits } from './work-budget.js';
 
 /** The checks across playbooks: no cycle of sub-playbooks, and the work a run creates within the budget. */
-async function assertRunnable(
+export async function assertRunnable(
   store: PlaybookStore,
   tenant_code: string,
   def: PlaybookInput,
-  limits: WorkLimits,
+  limits: WorkLimits = DEFAULT_WORK_LIMITS,
 ): Promise<void> {
   const source = { getByName: (t: string, n: string) => store.findByName(t, n) };
   await assertNoPlaybookCycle(source, tenant_code, def.name, def.tasks);
   await assertWithinWorkBudget(source, tenant_code, def.name, def.tasks, limits);
 }
 
+/** Who writes, when, and where the audit entry goes. */
+export interface PlaybookWrite {
+  tenant_code: string;
+  /** The caller's sub: `updated_by` and the entry's actor. */
+  actor: string;
+  now: number;
+  audit: AuditOutbox;
+  /** The work budget a run of the playbook must fit (save-time check). */
+  limits?: WorkLimits;
+}
+
 /** The stored shape of a validated definition (optional fields absent rather than undefined). */
-function definitionFields(
+export function definitionFields(
   def: PlaybookInput,
 ): Pick<StoredPlaybook, 'name' | 'description' | 'category_id' | 'status' | 'tasks'> {
   return {
@@ -35,22 +51,24 @@ function definitionFields(
 /** Validates and stores a new playbook (version 1) for the tenant. */
 export async function createPlaybook(
   store: PlaybookStore,
-  tenant_code: string,
+  w: PlaybookWrite,
   input: unknown,
-  ids: { newId: () => string; now: number },
-  limits: WorkLimits = DEFAULT_WORK_LIMITS,
+  newId: () => string,
 ): Promise<StoredPlaybook> {
   const def = parsePlaybook(input);
-  await assertRunnable(store, tenant_code, def, limits);
+  await assertRunnable(store, w.tenant_code, def, w.limits);
   const playbook: StoredPlaybook = {
-    pid: ids.newId(),
-    tenant_code,
+    pid: newId(),
+    tenant_code: w.tenant_code,
     ...definitionFields(def),
     version: 1,
-    createddate: ids.now,
-    updateddate: ids.now,
+    createddate: w.now,
+    updateddate: w.now,
+    updated_by: w.actor,
   };
-  await store.create(playbook);
+  const entry = playbookEntry('playbook.create', playbook, w.actor, w.now);
+  await store.create(playbook, entry);
+  await recordAudit(w.audit, playbookSource(playbook), entry);
   return playbook;
 }
 
@@ -93,7 +111,7 @@ function withPathName(input: unknown, name: string): unknown {
 }
 
 /** The race was lost: 404 if the playbook is gone, else 409 (someone else changed it first). */
-async function lostRace(store: PlaybookStore, tenant_code: string, name: string): Promise<never> {
+export async function lostRace(store: PlaybookStore, tenant_code: string, name: string): Promise<never> {
   if (!(await store.findByName(tenant_code, name))) throw new NotFoundError(`playbook '${name}' not found`);
   throw new ConflictError(`playbook '${name}' was changed by another request; read it and retry`, [
     { path: 'version', message: 'changed concurrently' },
@@ -101,34 +119,52 @@ async function lostRace(store: PlaybookStore, tenant_code: string, name: string)
 }
 
 /**
- * Replaces the tenant's playbook with a full new definition at version + 1; the old
- * version is kept in the history. Runs already started keep their own copy of the tasks.
+ * Stores `def` as version current + 1 (the old version is kept in the history), if nobody
+ * changed the playbook since `current` was read; 409 otherwise. Runs already started keep
+ * their own copy of the tasks.
  */
-export async function updatePlaybook(
+export async function writeNextVersion(
   store: PlaybookStore,
-  tenant_code: string,
-  name: string,
-  input: unknown,
-  now: number,
-  limits: WorkLimits = DEFAULT_WORK_LIMITS,
+  w: PlaybookWrite,
+  current: StoredPlaybook,
+  def: PlaybookInput,
+  audit: { action: 'playbook.update' | 'playbook.restore'; details: Record<string, number> },
 ): Promise<StoredPlaybook> {
-  const def = parsePlaybook(withPathName(input, name));
-  await assertRunnable(store, tenant_code, def, limits);
-  const current = await getPlaybook(store, tenant_code, name);
   const next: StoredPlaybook = {
     pid: current.pid,
-    tenant_code,
+    tenant_code: w.tenant_code,
     ...definitionFields(def),
     version: current.version + 1,
     createddate: current.createddate,
-    updateddate: now,
+    updateddate: w.now,
+    updated_by: w.actor,
   };
-  if (!(await store.replace(current, next))) return lostRace(store, tenant_code, name);
+  const entry = playbookEntry(audit.action, next, w.actor, w.now, {
+    previous_version: current.version,
+    ...audit.details,
+  });
+  if (!(await store.replace(current, next, entry))) return lostRace(store, w.tenant_code, current.name);
+  await recordAudit(w.audit, playbookSource(next), entry);
   return next;
 }
 
+/** Replaces the tenant's playbook with a full new definition at version + 1. */
+export async function updatePlaybook(
+  store: PlaybookStore,
+  w: PlaybookWrite,
+  name: string,
+  input: unknown,
+): Promise<StoredPlaybook> {
+  const def = parsePlaybook(withPathName(input, name));
+  await assertRunnable(store, w.tenant_code, def, w.limits);
+  const current = await getPlaybook(store, w.tenant_code, name);
+  return writeNextVersion(store, w, current, def, { action: 'playbook.update', details: {} });
+}
+
 /** Deletes the tenant's playbook (kept in the history); runs in flight carry their own definitions. */
-export async function deletePlaybook(store: PlaybookStore, tenant_code: string, name: string): Promise<void> {
-  const current = await getPlaybook(store, tenant_code, name);
-  if (!(await store.remove(current))) await lostRace(store, tenant_code, name);
+export async function deletePlaybook(store: PlaybookStore, w: PlaybookWrite, name: string): Promise<void> {
+  const current = await getPlaybook(store, w.tenant_code, name);
+  const entry = playbookEntry('playbook.delete', current, w.actor, w.now);
+  if (!(await store.remove(current, entry))) await lostRace(store, w.tenant_code, name);
+  await recordAudit(w.audit, playbookSource(current, true), entry);
 }

@@ -3,6 +3,7 @@
  * implement these against MongoDB, SQS, DynamoDB and HTTP; the engine never
  * imports an SDK or a driver.
  */
+import type { AuditEntry } from '../domain/audit.js';
 import type { TaskStatus } from '../domain/statuses.js';
 import type { ExecutionRecord, StoredPlaybook, TaskError, TaskMessage, TaskRecord } from './model.js';
 import type { TaskReset } from './redrive.js';
@@ -132,13 +133,17 @@ export interface RunStore {
   transitionPending(transitions: PendingTransition[], token: string, now: number): Promise<Set<string>>;
   /** Removes terminal task ids from the run's open set; returns the execution after the change. */
   closeTasks(ref: RunRef, taskIds: string[], now: number): Promise<ExecutionRecord | null>;
-  /** Moves a running execution to a terminal status, exactly once; true if this call did it. */
+  /**
+   * Moves a running execution to a terminal status, exactly once; true if this call did it.
+   * `audit` is written pending on the execution in the same write (lib/engine/audit.ts).
+   */
   finishRun(
     ref: RunRef,
     status: 'completed' | 'failed' | 'cancelled',
     now: number,
     createddate: number,
     error?: TaskError,
+    audit?: AuditEntry,
   ): Promise<boolean>;
   /** Cancels every pending and queued task of the given runs (and tasks waiting on items or child runs). */
   cancelOpenTasks(refs: RunRef[], now: number): Promise<void>;
@@ -149,6 +154,7 @@ export interface RunStore {
   /**
    * Moves a failed/cancelled execution back to running as `attempt`, with `openTasks`
    * open and its previous outcome appended to history; false if it changed meanwhile.
+   * `audit` is written pending on the execution in the same write.
    */
   reopenRun(
     ref: RunRef,
@@ -156,6 +162,7 @@ export interface RunStore {
     openTasks: string[],
     attempt: number,
     now: number,
+    audit?: AuditEntry,
   ): Promise<boolean>;
   /** Removes a run that could not be started (compensation); throws if it could not. */
   deleteRun(ref: RunRef): Promise<void>;
@@ -172,19 +179,39 @@ export interface PlaybookListQuery {
 /** A playbook without its task list (list pages stay small whatever the definitions weigh). */
 export type PlaybookSummary = Omit<StoredPlaybook, 'tasks'>;
 
+/** One version in a playbook's history. */
+export type PlaybookVersionSummary = Pick<StoredPlaybook, 'version' | 'updateddate' | 'updated_by'>;
+
 export interface PlaybookStore {
-  /** Inserts a new playbook; ConflictError if the tenant already has that name. */
-  create(playbook: StoredPlaybook): Promise<void>;
+  /**
+   * Inserts a new playbook; ConflictError if the tenant already has that name. `audit` is
+   * written pending on the playbook in the same insert (lib/engine/audit.ts).
+   */
+  create(playbook: StoredPlaybook, audit?: AuditEntry): Promise<void>;
+  /** The tenant's current playbook of that name (a deleted one is not). */
   findByName(tenant_code: string, name: string): Promise<StoredPlaybook | null>;
   /** The tenant's playbooks by name, at most `limit`. */
   list(tenant_code: string, query: PlaybookListQuery): Promise<PlaybookSummary[]>;
   /**
-   * Archives `current` in the version history, then replaces it with `next` only if it is
-   * still at `current.version`; false when another writer got there first (nothing replaced).
+   * Archives `current` in the version history, then replaces it with `next` (and `audit`,
+   * pending) only if it is still at `current.version`; false when another writer got there
+   * first (nothing replaced).
    */
-  replace(current: StoredPlaybook, next: StoredPlaybook): Promise<boolean>;
-  /** Archives `current`, then deletes it only if still at `current.version`; false on a lost race. */
-  remove(current: StoredPlaybook): Promise<boolean>;
+  replace(current: StoredPlaybook, next: StoredPlaybook, audit?: AuditEntry): Promise<boolean>;
+  /**
+   * Archives `current`, then deletes it only if still at `current.version`; false on a lost
+   * race. With `audit`, the deletion is a tombstone carrying the entry (gone for every
+   * reader at once), removed when the entry is published.
+   */
+  remove(current: StoredPlaybook, audit?: AuditEntry): Promise<boolean>;
+  /** Archived versions of playbook `pid` below `before`, newest first, at most `limit`. */
+  listVersions(
+    tenant_code: string,
+    pid: string,
+    query: { before: number; limit: number },
+  ): Promise<PlaybookVersionSummary[]>;
+  /** One archived version of playbook `pid`, or null. */
+  getVersion(tenant_code: string, pid: string, version: number): Promise<StoredPlaybook | null>;
 }
 
 export interface OutgoingTaskMessage {

@@ -8,6 +8,8 @@
 import { decideReadiness } from '../domain/graph.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
+import { type AuditOutbox, recordAudit } from './audit.js';
+import { executionSource, runRedriven } from './audit-entries.js';
 import { itemChains } from './for-each.js';
 import { itemTaskId, type TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunRef, RunStore, TaskQueue } from './ports.js';
@@ -18,6 +20,7 @@ export interface RedriveDeps {
   runs: RunStore;
   queue: TaskQueue;
   clock: () => number;
+  audit: AuditOutbox;
 }
 
 /** How one task is reset by a redrive. */
@@ -35,6 +38,7 @@ const RERUN = new Set(['failed', 'cancelled']);
 export async function redriveRun(
   deps: RedriveDeps,
   ref: RunRef,
+  actor: string,
 ): Promise<{ peid: string; execution_status: 'running'; attempt: number }> {
   const exec = await deps.runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
@@ -100,8 +104,10 @@ export async function redriveRun(
   const now = deps.clock();
   const attempt = (exec.attempt ?? 1) + 1;
   await deps.runs.resetTasks(ref, resets, now);
-  const reopened = await deps.runs.reopenRun(ref, exec, [...rerun], attempt, now);
+  const entry = runRedriven(exec, actor, now, attempt, rerun.size);
+  const reopened = await deps.runs.reopenRun(ref, exec, [...rerun], attempt, now, entry);
   if (!reopened) throw new ConflictError(`execution '${ref.peid}' was changed meanwhile; try again`);
+  await recordAudit(deps.audit, executionSource(ref), entry);
   try {
     await deps.queue.send(messages);
   } catch (err) {

@@ -10,6 +10,7 @@
  * reaper repairs what no retry reaches (a waiting task whose child ended, a child whose parent
  * ended: reap-runs.ts). A wake-up sent twice is harmless: the waiting task resumes once.
  */
+import type { AuditEntry } from './audit.js';
 import type { ExecutionRecord, TaskError } from './model.js';
 import type { OutgoingTaskMessage, RunRef, RunStore, TaskQueue } from './ports.js';
 import { taskMessage } from './task-messages.js';
@@ -36,7 +37,8 @@ function refOf(run: RunRef): RunRef {
 
 /**
  * Ends `run` with `status` (once, whoever tries) and does what follows; true if this call changed
- * the status. `wake: false` when the parent is known to have ended (a cascade).
+ * the status. `wake: false` when the parent is known to have ended (a cascade); `audit`, an entry
+ * written with the status change (the caller publishes it when this call won).
  */
 export async function endRun(
   deps: LifecycleDeps,
@@ -44,9 +46,9 @@ export async function endRun(
   status: EndStatus,
   now: number,
   error?: TaskError,
-  opts: { wake: boolean } = { wake: true },
+  opts: { wake: boolean; audit?: AuditEntry } = { wake: true },
 ): Promise<boolean> {
-  const won = await deps.runs.finishRun(refOf(run), status, now, run.createddate, error);
+  const won = await deps.runs.finishRun(refOf(run), status, now, run.createddate, error, opts.audit);
   await afterEnd(deps, run, status, now, opts);
   return won;
 }

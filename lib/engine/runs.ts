@@ -2,6 +2,8 @@
 import { isTerminalTask } from '../domain/statuses.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
+import { type AuditContext, recordAudit } from './audit.js';
+import { executionSource, runCancelled } from './audit-entries.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
 import type { ExecutionQuery, ItemState, RunRef, RunStore, TaskQueue } from './ports.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
@@ -215,9 +217,16 @@ export async function listExecutions(
  * Cancels a running run: its pending and queued tasks become cancelled (running ones finish), its
  * sub-playbook runs are cancelled, and a parent task waiting for it is woken (and fails).
  * Cancelling a cancelled run answers the same and repeats what follows the cancellation, so a
- * retry repairs a cancel whose wake-up was lost; a finished run is a conflict.
+ * retry repairs a cancel whose wake-up was lost; a finished run is a conflict. With `audit`, the
+ * cancel is recorded (by whoever actually cancelled it, once).
  */
-export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue: TaskQueue): Promise<'cancelled'> {
+export async function cancelRun(
+  runs: RunStore,
+  ref: RunRef,
+  now: number,
+  queue: TaskQueue,
+  audit?: AuditContext,
+): Promise<'cancelled'> {
   const exec = await runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   if (exec.execution_status === 'cancelled') {
@@ -227,7 +236,10 @@ export async function cancelRun(runs: RunStore, ref: RunRef, now: number, queue:
   if (exec.execution_status !== 'running') {
     throw new ConflictError(`execution '${ref.peid}' already ${exec.execution_status}`);
   }
-  if (!(await endRun({ runs, queue }, exec, 'cancelled', now))) {
+  const entry = audit && runCancelled(exec, audit.actor, now);
+  const won = await endRun({ runs, queue }, exec, 'cancelled', now, undefined, { wake: true, audit: entry });
+  if (won && audit && entry) await recordAudit(audit.outbox, executionSource(ref), entry);
+  if (!won) {
     // It ended meanwhile: cancelled by another request, or finished on its own.
     const after = await runs.getExecution(ref);
     if (after && after.execution_status !== 'cancelled')

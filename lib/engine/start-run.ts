@@ -7,6 +7,8 @@
 import { buildGraph } from '../domain/graph.js';
 import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
+import { type AuditOutbox, recordAudit } from './audit.js';
+import { executionSource, runStarted } from './audit-entries.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
 import { endRun } from './run-lifecycle.js';
@@ -23,6 +25,7 @@ export interface StartRunDeps {
   queue: TaskQueue;
   clock: () => number;
   newId: () => string;
+  audit: AuditOutbox;
 }
 
 export interface StartRunInput {
@@ -132,8 +135,9 @@ export async function startRun(
   const peid = deps.newId();
   const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now);
   const ref = { tenant_code: caller.tenant_code, peid };
+  const entry = runStarted(exec, caller.sub);
   try {
-    await deps.runs.insertRun(exec, tasks);
+    await deps.runs.insertRun({ ...exec, audit_pending: [entry] }, tasks);
   } catch (err) {
     // The writes may have been applied although the driver reported a failure (a connection
     // cut mid-answer): remove whatever was written, retrying while the database comes back.
@@ -141,9 +145,12 @@ export async function startRun(
     throw new ServiceUnavailableError('could not record the run, try again', { cause: err });
   }
   logger.appendKeys({ peid });
+  // The entry is copied into the audit log while the roots are sent (it never throws).
+  const audited = recordAudit(deps.audit, executionSource(ref), entry);
   try {
     await deps.queue.send(roots);
   } catch (err) {
+    await audited;
     const failedAt = deps.clock();
     try {
       await endRun(deps, exec, 'failed', failedAt, {
@@ -158,6 +165,7 @@ export async function startRun(
       ? err
       : new ServiceUnavailableError('the task queue is unavailable', { cause: err });
   }
+  await audited;
   metrics.addMetric('RunsStarted', MetricUnit.Count, 1);
   return { peid, execution_status: 'running' };
 }

@@ -33,9 +33,18 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
   return out.length === 0 ? '(root)' : out;
 }
 
-/** Converts zod issues to field issues (capped so hostile input cannot produce huge responses). */
+/**
+ * Converts zod issues to field issues (capped so hostile input cannot produce huge responses);
+ * an unknown field or query parameter is reported at its own path, as playbook validation does.
+ */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.slice(0, 50).map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
+  return error.issues
+    .flatMap((i) =>
+      i.code === 'unrecognized_keys'
+        ? i.keys.map((k) => ({ path: formatPath([...i.path, k], prefix), message: `unknown field "${k}"` }))
+        : [{ path: formatPath(i.path, prefix), message: i.message }],
+    )
+    .slice(0, 50);
 }
 
 /** Parses `input` with `schema` or throws a ValidationError naming every bad field. */
@@ -68,6 +77,15 @@ export function jsonBody(event: ApiEvent): unknown {
       { path: '(body)', message: err instanceof Error ? err.message : 'invalid JSON' },
     ]);
   }
+}
+
+/** Refuses a body on a route that takes none (an empty body or `{}` is accepted): 400 naming `(body)`. */
+export function noBody(event: ApiEvent): void {
+  const text = bodyText(event).trim();
+  if (text.length === 0 || /^\{\s*\}$/.test(text)) return;
+  throw new ValidationError('this route takes no request body', [
+    { path: '(body)', message: 'expected no body (or {})' },
+  ]);
 }
 
 /** The authenticated caller; the authorizer guarantees it, so its absence is a 401. */

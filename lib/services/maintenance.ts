@@ -5,6 +5,7 @@ import { getDb } from '../clients/mongo.js';
 import type { DeadLetterDeps } from '../engine/dead-letters.js';
 import type { ReapDeps } from '../engine/reap-runs.js';
 import type { RedriveDeps } from '../engine/redrive.js';
+import { auditLog } from './audit.js';
 import { once } from './once.js';
 import { runStore, taskQueue } from './runs.js';
 
@@ -27,4 +28,6 @@ export const deadLetterDeps = once(
 );
 
 /** Dependencies of redrive. */
-export const redriveDeps = once((): RedriveDeps => ({ runs: runStore(), queue: taskQueue(), clock: Date.now }));
+export const redriveDeps = once(
+  (): RedriveDeps => ({ runs: runStore(), queue: taskQueue(), clock: Date.now, audit: auditLog() }),
+);

@@ -5,6 +5,7 @@ import { getDynamoDb } from '../clients/dynamodb.js';
 import { getConfig } from '../config.js';
 import type { Idempotency } from '../engine/ports.js';
 import type { StartRunDeps } from '../engine/start-run.js';
+import { auditLog } from './audit.js';
 import { playbookCache } from './catalog.js';
 import { once } from './once.js';
 import { runStore, taskQueue } from './runs.js';
@@ -22,5 +23,6 @@ export const startRunDeps = once(
     queue: taskQueue(),
     clock: Date.now,
     newId: randomUUID,
+    audit: auditLog(),
   }),
 );

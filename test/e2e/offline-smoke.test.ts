@@ -232,6 +232,35 @@ describe('npm start (serverless offline, stage local)', () => {
     expect((await call('GET', '/analytics/top-playbooks', { token: other })).body).toMatchObject({ items: [] });
   });
 
+  it('the playbook history and the audit log over HTTP; the reaper (with the audit sweep) through the lambda port', async () => {
+    const versions = await call('GET', '/playbooks/enrich-and-block/versions', { token });
+    expect(versions).toMatchObject({
+      status: 200,
+      body: { items: [{ version: 1, updated_by: 'e2e-analyst' }], next: null },
+    });
+    const restored = await call('POST', '/playbooks/enrich-and-block/versions/1/restore', { token });
+    expect(restored).toMatchObject({ status: 200, body: { version: 2, updated_by: 'e2e-analyst' } });
+    const log = await call('GET', '/audit?limit=10', { token });
+    expect(log.status).toBe(200);
+    const entries = (log.body as { items: Array<{ action: string; actor: string; target: string }> }).items;
+    expect(entries.map((e) => [e.action, e.target])).toEqual([
+      ['playbook.restore', 'playbook:enrich-and-block'],
+      ['run.start', `execution:${peid}`],
+      ['playbook.create', 'playbook:enrich-and-block'],
+    ]);
+    expect(new Set(entries.map((e) => e.actor))).toEqual(new Set(['e2e-analyst']));
+    expect(await call('GET', '/audit?since=tomorrow', { token })).toMatchObject({
+      status: 400,
+      body: errorBody('VALIDATION_FAILED'),
+    });
+    const reap = await fetch(`${LAMBDA}/2015-03-31/functions/playbook-service-local-reapRuns/invocations`, {
+      method: 'POST',
+      body: readFileSync(path.join(ROOT, 'events', 'reapRuns.json'), 'utf8'),
+    });
+    expect(reap.status).toBe(200);
+    expect(await reap.json()).toMatchObject({ examined: expect.any(Number), timedOut: expect.any(Number) });
+  });
+
   it("bad requests get the contract's 4xx bodies through serverless-offline, never a 502", async () => {
     const typo = await call('POST', '/playbooks', {
       token,

@@ -126,6 +126,26 @@ const CASES: Record<string, Case> = {
       return { path: `/playbooks/${name}`, req: {} };
     },
   },
+  'GET /playbooks/{name}/versions': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb/versions', req: {} }),
+  },
+  'GET /playbooks/{name}/versions/{version}': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb/versions/1', req: {} }),
+  },
+  'POST /playbooks/{name}/versions/{version}/restore': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb/versions/1/restore', req: {} }),
+  },
+  'GET /audit': {
+    own: 200,
+    request: async () => ({ path: '/audit', req: {} }),
+    isolation: (res) => {
+      expect(JSON.stringify(res.body)).not.toContain('authz-pb');
+      expect(JSON.stringify(res.body)).not.toContain('analyst-a');
+    },
+  },
   'GET /analytics/top-playbooks': { own: 200, request: async () => ({ path: '/analytics/top-playbooks', req: {} }) },
   'POST /runplaybook': {
     own: 202,

@@ -352,6 +352,11 @@ async function send(method: string, path: string, req: ApiRequest): Promise<ApiR
   return api(method, path, req);
 }
 
+/** `pattern` with every path parameter set to `param` (URL-encoded). */
+function fill(pattern: string, param: string): string {
+  return pattern.replace(/\{[^}]+\}/g, encodeURIComponent(param));
+}
+
 function matches(pattern: string, path: string): boolean {
   const a = pattern.split('/');
   const b = path.split('/');
@@ -407,6 +412,10 @@ describe('fuzzing every route with invalid input', () => {
       'GET /executions/{peid}/timeline',
       'POST /executions/{peid}/redrive',
       'POST /executions/{peid}/cancel',
+      'GET /playbooks/{name}/versions',
+      'GET /playbooks/{name}/versions/{version}',
+      'POST /playbooks/{name}/versions/{version}/restore',
+      'GET /audit',
     ]);
     expect(ROUTES.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -513,7 +522,7 @@ describe('fuzzing every route with invalid input', () => {
     const paramRoutes = ROUTES.filter((r) => r.path.includes('{'));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paramRoutes), anyParam, fc.boolean(), async (route, param, otherTenant) => {
-        const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(param));
+        const path = fill(route.path, param);
         const body = route.method === 'PUT' ? validPlaybook(param) : undefined;
         const res = await send(route.method, path, { token: otherTenant ? h.tokenB : h.tokenA, body });
         expectContractError(res, `${route.method} ${path.slice(0, 200)}`);
@@ -521,10 +530,29 @@ describe('fuzzing every route with invalid input', () => {
       }),
       opts(RUNS * 2),
     );
+    // The target's versions: any version but its only one (1) is malformed (400) or unknown (404).
+    const versionRoutes = paramRoutes.filter((r) => r.path.includes('{version}'));
+    const anyVersion = fc
+      .oneof(
+        fc.integer({ min: 2, max: 2 ** 40 }).map(String),
+        fc.integer({ min: -5, max: 1 }).map((n) => (n === 1 ? '01' : String(n))),
+        anyParam,
+        fc.constantFrom('1.0', '1e0', ' 1', '0x1', '%31', 'latest', '{"$gt":0}'),
+      )
+      .filter((v) => v !== '1' && v.length > 0 && encodable(v));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...versionRoutes), anyVersion, fc.boolean(), async (route, v, otherTenant) => {
+        const path = route.path.replace('{name}', TARGET).replace('{version}', encodeURIComponent(v));
+        const res = await send(route.method, path, { token: otherTenant ? h.tokenB : h.tokenA });
+        expectContractError(res, `${route.method} ${path.slice(0, 200)}`);
+        expect([400, 404], `${route.method} ${path.slice(0, 200)}`).toContain(res.status);
+      }),
+      opts(RUNS),
+    );
     // The tenant's own resources, seen with the other tenant's token: exactly like unknown ones.
     for (const route of paramRoutes) {
       const id = route.path.includes('{peid}') ? EXISTING_PEID.value : TARGET;
-      const path = route.path.replace(/\{[^}]+\}/, id);
+      const path = route.path.replace(/\{(name|peid)\}/, id).replace('{version}', '1');
       const res = await send(route.method, path, {
         token: h.tokenB,
         body: route.method === 'PUT' ? validPlaybook(TARGET) : undefined,
@@ -536,7 +564,7 @@ describe('fuzzing every route with invalid input', () => {
   });
 
   it('query strings: unknown keys, wrong types, out-of-range limits, forged cursors and operators are a 400', async () => {
-    const queryRoutes = ['/executions', '/playbooks'];
+    const queryRoutes = ['/executions', '/playbooks', `/playbooks/${TARGET}/versions`, '/audit'];
     const badQuery = fc.oneof(
       fc.tuple(unknownKey, fc.string()).map(([k, v]) => ({ [k]: v })),
       fc
@@ -566,9 +594,26 @@ describe('fuzzing every route with invalid input', () => {
         .oneof(
           fc.constantFrom('', '{"$gt":0}', 'not-a-cursor', 'eyJ9'),
           fc.base64String({ minLength: 4, maxLength: 40 }),
-          hugeString(300),
+          hugeString(513),
         )
         .map((v) => ({ before: v })),
+      // The audit log's time range and action (unknown keys elsewhere).
+      fc
+        .tuple(
+          fc.constantFrom('since', 'until'),
+          fc.oneof(
+            fc.constantFrom('-1', '1.5', 'now', '', '1e12', '99999999999999999', '{"$gt":0}', '2026-11-27'),
+            unicodeString.filter((v) => !/^[0-9]{1,16}$/.test(v)),
+          ),
+        )
+        .map(([k, v]) => ({ [k]: v })),
+      fc.constantFrom({ since: '2000', until: '1000' }, { since: '5', until: '5' }),
+      fc
+        .oneof(
+          fc.constantFrom('playbook.*', 'PLAYBOOK.CREATE', 'run', '', '{"$ne":null}'),
+          unicodeString.filter((v) => !v.includes('.')),
+        )
+        .map((v) => ({ action: v })),
     );
     const before = await counts();
     await fc.assert(
@@ -596,7 +641,10 @@ describe('fuzzing every route with invalid input', () => {
       param: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.uuid(), fc.constant(TARGET)).filter(encodable),
       raw: fc.oneof(fc.json({ maxDepth: 4 }), invalidPlaybookBody, fc.string({ maxLength: 100 })),
       query: fc.dictionary(
-        fc.oneof(unknownKey, fc.constantFrom('limit', 'status', 'before', 'after', 'category_id')),
+        fc.oneof(
+          unknownKey,
+          fc.constantFrom('limit', 'status', 'before', 'after', 'category_id', 'since', 'until', 'action'),
+        ),
         fc.string({ maxLength: 20 }),
         { maxKeys: 3 },
       ),
@@ -604,7 +652,7 @@ describe('fuzzing every route with invalid input', () => {
     });
     await fc.assert(
       fc.asyncProperty(anything, async ({ route, param, raw, query, tenant }) => {
-        const path = route.path.replace(/\{[^}]+\}/, encodeURIComponent(param));
+        const path = fill(route.path, param);
         const res = await send(route.method, path, {
           token: tenant === 'a' ? h.tokenA : h.tokenB,
           rawBody: raw,

@@ -58,6 +58,28 @@ export const ROUTES: Route[] = [
   },
   {
     method: 'GET',
+    path: '/playbooks/{name}/versions',
+    fn: 'playbooks',
+    auth: true,
+    load: () => import('../../functions/playbooks.js'),
+  },
+  {
+    method: 'GET',
+    path: '/playbooks/{name}/versions/{version}',
+    fn: 'playbooks',
+    auth: true,
+    load: () => import('../../functions/playbooks.js'),
+  },
+  {
+    method: 'POST',
+    path: '/playbooks/{name}/versions/{version}/restore',
+    fn: 'playbooks',
+    auth: true,
+    load: () => import('../../functions/playbooks.js'),
+  },
+  { method: 'GET', path: '/audit', fn: 'audit', auth: true, load: () => import('../../functions/audit.js') },
+  {
+    method: 'GET',
     path: '/analytics/top-playbooks',
     fn: 'analytics',
     auth: true,

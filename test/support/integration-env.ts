@@ -9,7 +9,7 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand } fro
 import { afterAll } from 'vitest';
 import { ensureIndexes } from '../../lib/adapters/mongo/collections.js';
 import { closeClients, createMongoClient, createSqsClient } from '../../lib/clients.js';
-import { parseConfigSection } from '../../lib/config.js';
+import { indexSettings, parseConfigSection } from '../../lib/config.js';
 import { testEndpoints } from './endpoints.js';
 
 // test-env.ts (the previous setup file) has set the static environment.
@@ -35,7 +35,7 @@ process.env.TASK_QUEUE_URL = queue.QueueUrl;
 process.env.DLQ_URL = dlq.QueueUrl;
 
 const mongo = createMongoClient(parseConfigSection('mongo', process.env));
-await ensureIndexes(mongo.db(dbName));
+await ensureIndexes(mongo.db(dbName), indexSettings(parseConfigSection('audit', process.env)));
 
 afterAll(async () => {
   await closeClients();

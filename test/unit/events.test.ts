@@ -15,11 +15,14 @@ import { z } from 'zod';
 import { parsePlaybook } from '../../lib/domain/playbook-validation.js';
 import { parseTaskMessage } from '../../lib/engine/task-messages.js';
 import {
+  auditListQuery,
   executionListQuery,
   idempotencyKeyHeader,
   peidParam,
   playbookListQuery,
   playbookNameParam,
+  playbookVersionParam,
+  playbookVersionsQuery,
   runPlaybookBody,
 } from '../../lib/http/schemas.js';
 import { timelineQuery } from '../../lib/http/timeline.js';
@@ -207,8 +210,14 @@ const queryByRoute: Record<string, z.ZodType> = {
   'GET /executions': executionListQuery,
   'GET /playbooks': playbookListQuery,
   'GET /executions/{peid}/timeline': timelineQuery,
+  'GET /playbooks/{name}/versions': playbookVersionsQuery,
+  'GET /audit': auditListQuery,
 };
-const paramByName: Record<string, z.ZodType> = { name: playbookNameParam, peid: peidParam };
+const paramByName: Record<string, z.ZodType> = {
+  name: playbookNameParam,
+  peid: peidParam,
+  version: playbookVersionParam,
+};
 
 /** What the handler's own input schemas say about an HTTP event: empty when it is acceptable. */
 function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): string[] {

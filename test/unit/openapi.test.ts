@@ -8,8 +8,15 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { AUDIT_ACTIONS } from '../../lib/domain/audit.js';
 import { HTTP_METHODS, playbookSchema, TASK_TYPES, taskSchema } from '../../lib/domain/playbook-schema.js';
-import { executionListQuery, playbookListQuery, runPlaybookBody } from '../../lib/http/schemas.js';
+import {
+  auditListQuery,
+  executionListQuery,
+  playbookListQuery,
+  playbookVersionsQuery,
+  runPlaybookBody,
+} from '../../lib/http/schemas.js';
 import { timelineQuery } from '../../lib/http/timeline.js';
 import { ROUTES } from '../support/api.js';
 
@@ -208,6 +215,12 @@ describe('request schemas follow the zod schemas the handlers use', () => {
     expect(queryParams('GET', '/executions')).toEqual(zodKeys(executionListQuery));
     expect(queryParams('GET', '/playbooks')).toEqual(zodKeys(playbookListQuery));
     expect(queryParams('GET', '/executions/{peid}/timeline')).toEqual(zodKeys(timelineQuery));
+    expect(queryParams('GET', '/playbooks/{name}/versions')).toEqual(zodKeys(playbookVersionsQuery));
+    expect(queryParams('GET', '/audit')).toEqual(zodKeys(auditListQuery));
+  });
+
+  it('the audit actions are the ones the log knows', () => {
+    expect(schemaNamed('AuditAction').enum).toEqual([...AUDIT_ACTIONS]);
   });
 });
 
@@ -225,6 +238,19 @@ describe('documented responses', () => {
 
   it('the execution list pages with `next`', () => {
     expect(schemaNamed('ExecutionList').required).toEqual(['items', 'next']);
+  });
+
+  it('the version list and the audit log page with `next`; an audit entry has the contract fields', () => {
+    expect(schemaNamed('PlaybookVersionList').required).toEqual(['items', 'next']);
+    expect(schemaNamed('AuditList').required).toEqual(['items', 'next']);
+    expect(schemaNamed('AuditEntry').required).toEqual(
+      expect.arrayContaining(['at', 'actor', 'action', 'target', 'details']),
+    );
+  });
+
+  it('restore answers 200, 409 for a concurrent change and 422 for a version that no longer validates', () => {
+    const { op } = operation('POST', '/playbooks/{name}/versions/{version}/restore');
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['200', '404', '409', '422']));
   });
 
   it('the error body is { error: { code, message, details? } }', () => {

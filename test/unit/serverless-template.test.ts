@@ -48,6 +48,7 @@ const PERMISSIONS: Record<string, string[]> = {
   authorizer: [],
   playbooks: [],
   analytics: [],
+  audit: [],
   topPlaybooks: [],
   runPlaybook: [
     'sqs:SendMessage TaskQueue',
@@ -369,10 +370,10 @@ describe('serverless package --stage prod', () => {
     }
   });
 
-  it('the consumer cannot touch the table; analytics cannot send to the queue', () => {
+  it('the consumer cannot touch the table; analytics and the audit log cannot send to the queue', () => {
     const consumer = statementsOf('ExecuteTaskRole').flatMap((s) => asArray(s.Action));
     expect(consumer.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
-    for (const fn of ['analytics', 'topPlaybooks', 'health', 'authorizer']) {
+    for (const fn of ['analytics', 'audit', 'topPlaybooks', 'health', 'authorizer']) {
       const actions = statementsOf(`${logicalName(fn)}Role`).flatMap((s) => asArray(s.Action));
       expect(
         actions.filter((a) => a.startsWith('sqs:') || a.startsWith('dynamodb:')),

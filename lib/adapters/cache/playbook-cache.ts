@@ -246,17 +246,19 @@ export function invalidatingStore(store: PlaybookStore, cache: PlaybookCache): P
   return {
     findByName: (tenant, name) => store.findByName(tenant, name),
     list: (tenant, query) => store.list(tenant, query),
-    async create(p) {
-      await store.create(p);
+    listVersions: (tenant, pid, query) => store.listVersions(tenant, pid, query),
+    getVersion: (tenant, pid, version) => store.getVersion(tenant, pid, version),
+    async create(p, audit) {
+      await store.create(p, audit);
       await cache.written(p);
     },
-    async replace(current, next) {
-      const ok = await store.replace(current, next);
+    async replace(current, next, audit) {
+      const ok = await store.replace(current, next, audit);
       if (ok) await cache.written(next);
       return ok;
     },
-    async remove(current) {
-      const ok = await store.remove(current);
+    async remove(current, audit) {
+      const ok = await store.remove(current, audit);
       if (ok) await cache.removed(current);
       return ok;
     },

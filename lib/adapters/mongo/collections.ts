@@ -15,6 +15,8 @@ export const COLLECTIONS = {
   playbookVersions: 'playbook_versions',
   /** One document per tenant with its last top-playbooks report, plus the computation marker. */
   topPlaybooks: 'top_playbooks_collection',
+  /** The audit log: append-only, per tenant, expiring after the configured retention. */
+  audit: 'audit_log',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
@@ -24,6 +26,16 @@ export interface IndexSpec {
   name: string;
   key: Record<string, IndexDirection>;
   unique?: boolean;
+  /** Only documents that have the key's field are in the index. */
+  sparse?: boolean;
+  /** A TTL index: documents expire this long after the (date) key's value. */
+  expireAfterSeconds?: (settings: IndexSettings) => number;
+}
+
+/** Deployment settings some indexes depend on (lib/config.ts). */
+export interface IndexSettings {
+  /** The audit log's retention (AUDIT_RETENTION_DAYS). */
+  auditRetentionSeconds: number;
 }
 
 export const INDEXES: IndexSpec[] = [
@@ -62,22 +74,78 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: one playbook name per tenant.
   { collection: COLLECTIONS.playbooks, name: 'tenant_name_unique', key: { tenant_code: 1, name: 1 }, unique: true },
-  // Ours: a version is archived once (a retried or concurrent update cannot archive it twice).
+  // Ours: a version is archived once (a retried or concurrent update cannot archive it twice);
+  // also a playbook's history, newest first (GET /playbooks/{name}/versions).
   {
     collection: COLLECTIONS.playbookVersions,
     name: 'tenant_pid_version_unique',
     key: { tenant_code: 1, pid: 1, version: 1 },
     unique: true,
   },
+  // Ours: GET /audit, newest first (the id breaks ties, so a page boundary is exact), with and without `action`.
+  { collection: COLLECTIONS.audit, name: 'audit_tenant_at', key: { tenant_code: 1, at: -1, _id: -1 } },
+  {
+    collection: COLLECTIONS.audit,
+    name: 'audit_tenant_action_at',
+    key: { tenant_code: 1, action: 1, at: -1, _id: -1 },
+  },
+  // Ours: retention; MongoDB removes an entry this long after its change.
+  {
+    collection: COLLECTIONS.audit,
+    name: 'audit_expiry',
+    key: { at_date: 1 },
+    expireAfterSeconds: (s) => s.auditRetentionSeconds,
+  },
+  // Ours: documents carrying audit entries not yet copied into the log (the outbox; sparse, so it
+  // holds only the changes in flight and what a crashed writer left), oldest first for the sweep.
+  {
+    collection: COLLECTIONS.playbooks,
+    name: 'playbook_audit_pending',
+    key: { 'audit_pending.at': 1 },
+    sparse: true,
+  },
+  {
+    collection: COLLECTIONS.executions,
+    name: 'execution_audit_pending',
+    key: { 'audit_pending.at': 1 },
+    sparse: true,
+  },
 ];
 
-/** Creates every declared index; safe to run any number of times. */
-export async function ensureIndexes(db: Db): Promise<string[]> {
+/** The options MongoDB stores for `spec` under `settings`. */
+export function indexOptions(spec: IndexSpec, settings: IndexSettings) {
+  return {
+    name: spec.name,
+    ...(spec.unique ? { unique: true } : {}),
+    ...(spec.sparse ? { sparse: true } : {}),
+    ...(spec.expireAfterSeconds ? { expireAfterSeconds: spec.expireAfterSeconds(settings) } : {}),
+  };
+}
+
+/**
+ * Creates every declared index; safe to run any number of times. A TTL index whose retention
+ * changed is updated in place (collMod), never dropped and rebuilt.
+ */
+export async function ensureIndexes(db: Db, settings: IndexSettings): Promise<string[]> {
   const created: string[] = [];
   for (const spec of INDEXES) {
-    await db
-      .collection(spec.collection)
-      .createIndex(spec.key, { name: spec.name, ...(spec.unique ? { unique: true } : {}) });
+    const col = db.collection(spec.collection);
+    const opts = indexOptions(spec, settings);
+    if (opts.expireAfterSeconds !== undefined) {
+      const existing = (
+        await col
+          .listIndexes()
+          .toArray()
+          .catch(() => [])
+      ).find((i) => i.name === spec.name);
+      if (existing && existing.expireAfterSeconds !== opts.expireAfterSeconds) {
+        await db.command({
+          collMod: spec.collection,
+          index: { name: spec.name, expireAfterSeconds: opts.expireAfterSeconds },
+        });
+      }
+    }
+    await col.createIndex(spec.key, opts);
     created.push(`${spec.collection}.${spec.name}`);
   }
   return created;

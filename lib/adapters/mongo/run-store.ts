@@ -376,7 +376,7 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async finishRun(ref, status, now, createddate, error) {
+    async finishRun(ref, status, now, createddate, error, audit) {
       // index: _id; `execution_status: running` makes the transition happen once.
       const res = await timedDbCall(() =>
         execs.updateOne(
@@ -393,6 +393,7 @@ export function createRunStore(db: Db): RunStore {
               updateddate: now,
               ...(error ? { error } : {}),
             },
+            ...(audit ? { $push: { audit_pending: audit } } : {}),
           },
         ),
       );
@@ -451,7 +452,7 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async reopenRun(ref, previous, openTasks, attempt, now) {
+    async reopenRun(ref, previous, openTasks, attempt, now, audit) {
       // index: _id
       const res = await timedDbCall(() =>
         execs.updateOne(
@@ -478,6 +479,7 @@ export function createRunStore(db: Db): RunStore {
                 error: previous.error ?? null,
                 completeddate: previous.completeddate ?? null,
               },
+              ...(audit ? { audit_pending: audit } : {}),
             },
           },
         ),
