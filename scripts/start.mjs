@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm start`: the whole service on this machine, stage `local`.
-//   1. the local stack of real servers (scripts/lib/stack.mjs), started if not running;
+//   1. the local stack of real servers (scripts/lib/stack/index.mjs), started if not running;
 //   2. the database indexes (scripts/migrate.ts);
 //   3. the integration stub on 127.0.0.1:3010 (scripts/local-stub.mjs), in this process;
 //   4. `serverless offline start --stage local`: HTTP API on 127.0.0.1:3000, lambda port 3002,
@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT, StackError, stackDown, stackEndpoints, stackUp } from './lib/stack.mjs';
+import { ROOT, StackError, stackDown, stackEndpoints, stackUp } from './lib/stack/index.mjs';
 import { startLocalStub } from './local-stub.mjs';
 
 const HOST = '127.0.0.1';
@@ -61,7 +61,7 @@ function alive(pid) {
 let offline;
 /** @type {{ url: string, close: () => Promise<void> } | undefined} */
 let stub;
-/** @type {import('./lib/stack.mjs').ServerName[]} */
+/** @type {import('./lib/stack/index.mjs').ServerName[]} */
 let stackStarted = [];
 /** @type {Promise<unknown> | undefined} */
 let stackStarting;

@@ -2,7 +2,7 @@
 // `npm test`: everything the suite needs, then the suite.
 //   1. checks Node, installs dependencies if node_modules is missing (npm ci);
 //   2. starts the local stack of real servers if it is not running (MongoDB-compatible,
-//      ElasticMQ, Redis, dynalite — see scripts/lib/stack.mjs; Redis is installed with apt
+//      ElasticMQ, Redis, dynalite — see scripts/lib/stack/index.mjs; Redis is installed with apt
 //      when missing and running as root, otherwise the exact command is printed);
 //   3. runs the unit and integration tests (vitest), passing extra arguments through;
 //   4. stops the servers this command started (and only those).
@@ -34,7 +34,7 @@ if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
   if (ci.status !== 0) process.exit(ci.status ?? 1);
 }
 
-const { stackUp, stackDown, StackError } = await import('./lib/stack.mjs');
+const { stackUp, stackDown, StackError } = await import('./lib/stack/index.mjs');
 let started = [];
 try {
   started = (await stackUp()).started;

@@ -1,4 +1,4 @@
-// Types for scripts/lib/stack.mjs (plain ESM JavaScript), for TypeScript importers such as the
+// Types for scripts/lib/stack/index.mjs (plain ESM JavaScript), for TypeScript importers such as the
 // vitest globalSetup and scripts/*.ts. Keep in sync with the JSDoc there.
 
 export type ServerName = 'mongo' | 'sqs' | 'redis' | 'dynamodb';
