@@ -35,10 +35,12 @@ export const SERVER_NAMES = /** @type {const} */ (['mongo', 'sqs', 'redis', 'dyn
 /** @typedef {'mongo' | 'sqs' | 'redis' | 'dynamodb'} ServerName */
 
 export class StackError extends Error {
-  /** @param {string} message @param {{ server?: string }} [opts] */
+  /** @param {string} message @param {{ server?: string, stopped?: ServerName[] }} [opts] */
   constructor(message, opts = {}) {
     super(message);
     this.name = 'StackError';
     this.server = opts.server;
+    /** Servers this failed stackUp() had started and then stopped again (none: undefined or []). */
+    this.stopped = opts.stopped;
   }
 }

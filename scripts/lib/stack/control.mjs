@@ -114,7 +114,10 @@ export async function stackUp(opts = {}) {
       for (const { def } of spawned) await stopServer(def);
       result.started = [];
       const msg = failed.map((e) => (e instanceof Error ? e.message : String(e))).join('\n\n');
-      throw new StackError(`local stack failed to start:\n${msg}`, { server: failed[0]?.server });
+      throw new StackError(`local stack failed to start:\n${msg}`, {
+        server: failed[0]?.server,
+        stopped: spawned.map(({ def }) => def.name),
+      });
     }
   });
 

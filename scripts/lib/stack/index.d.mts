@@ -36,9 +36,11 @@ export interface ServerStatus {
 export const ROOT: string;
 
 export class StackError extends Error {
-  constructor(message: string, opts?: { server?: string });
+  constructor(message: string, opts?: { server?: string; stopped?: ServerName[] });
   /** The server that failed, when known. */
   server: string | undefined;
+  /** Servers a failed stackUp() had started and then stopped again. */
+  stopped: ServerName[] | undefined;
 }
 
 export function stackEndpoints(): StackEndpoints;
