@@ -166,7 +166,9 @@ export class SqsEventSource {
       const messages = await this.collect();
       if (messages.length === 0) continue;
       this.stats.messagesReceived += messages.length;
-      const invocation = this.handle(messages).finally(() => inFlight.delete(invocation));
+      const invocation = this.handle(messages)
+        .catch((err) => this.opts.onError?.(err, 'invoke'))
+        .finally(() => inFlight.delete(invocation));
       inFlight.add(invocation);
     }
     await Promise.all(inFlight);

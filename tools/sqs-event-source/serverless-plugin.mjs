@@ -14,7 +14,8 @@
 // custom.sqsEventSource: endpoint (the SQS server), region, accessKeyId, secretAccessKey,
 // waitTimeSeconds (long poll of each receive, default 5: also how long stopping can take).
 // Listed before serverless-offline in `plugins`; starts on offline:start:ready (serverless-offline's
-// servers are up), stops on offline:start:end (waits for the invocations in flight).
+// servers are up), stops on offline:start:end (waits for the invocations in flight): it runs with
+// `serverless offline start` (what `npm start` runs), whose lifecycle events other plugins see.
 
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { SqsEventSource } from './event-source.mjs';
