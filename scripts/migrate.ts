@@ -8,7 +8,7 @@
 import { ensureIndexes, INDEXES } from '../lib/adapters/mongo/collections.js';
 import { createMongoClient } from '../lib/clients.js';
 import { indexSettings, parseConfigSection } from '../lib/config.js';
-import { redact, stackEndpoints } from './lib/stack.mjs';
+import { redact, stackEndpoints } from './lib/stack/index.mjs';
 
 const cfg = parseConfigSection('mongo', {
   MONGO_URI: stackEndpoints().mongoUri,

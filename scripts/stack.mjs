@@ -4,11 +4,13 @@
 //   node scripts/stack.mjs down     stop the servers this stack started
 //   node scripts/stack.mjs status   one line per server
 //   node scripts/stack.mjs env      print the endpoints as shell exports
-// Options: --quiet. Env overrides and ports: see scripts/lib/stack.mjs.
+// Options: --quiet. Env overrides and ports: see scripts/lib/stack/index.mjs.
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { stackUp, stackDown, stackStatus, stackEndpoints, formatStatus, StackError } = await import('./lib/stack.mjs');
+const { stackUp, stackDown, stackStatus, stackEndpoints, formatStatus, StackError } = await import(
+  './lib/stack/index.mjs'
+);
 
 const [cmd = 'status', ...rest] = process.argv.slice(2);
 const quiet = rest.includes('--quiet') || rest.includes('-q');

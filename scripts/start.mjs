@@ -1,21 +1,41 @@
 #!/usr/bin/env node
 // `npm start`: the whole service on this machine, stage `local`.
-//   1. the local stack of real servers (scripts/lib/stack.mjs), started if not running;
+//   0. Node, Java and Maven checked, dependencies installed when node_modules is missing (`npm ci`),
+//      as `npm test` does (scripts/lib/prerequisites.mjs);
+//   1. the local stack of real servers (scripts/lib/stack/), started if not running;
 //   2. the database indexes (scripts/migrate.ts);
 //   3. the integration stub on 127.0.0.1:3010 (scripts/local-stub.mjs), in this process;
-//   4. `serverless offline start --stage local`: HTTP API on 127.0.0.1:3000, lambda port 3002,
-//      executeTask fed from the local task queue by serverless-offline-sqs.
+//   4. `serverless offline start --stage local`: HTTP API on 127.0.0.1:3000, lambda port 3002, the
+//      schedules, and the SQS consumers (executeTask, dlqHandler) fed as Lambda's event source
+//      mapping does (tools/sqs-event-source/), invoked through the lambda port.
 // Ctrl-C (SIGINT) or SIGTERM stops serverless offline (its node process, by PID), the stub and the
 // stack servers this command started (none if the stack was already running, or with --keep-stack).
+// A failed start says what it had started and stops it.
 //
 // Environment: AUTH_JWT_SECRET (default local-dev-secret), MONGO_DB (default playbook_service),
-// LOCAL_STUB_PORT (3010), START_READY_TIMEOUT_MS (180000), and the stack's own variables.
+// LOCAL_STUB_PORT (3010), START_READY_TIMEOUT_MS (180000), LOCAL_SCHEDULE_RATE (see serverless.yml),
+// and the stack's own variables.
 
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { ROOT, StackError, stackDown, stackEndpoints, stackUp } from './lib/stack.mjs';
-import { startLocalStub } from './local-stub.mjs';
+import { ensurePrerequisites, PrerequisiteError } from './lib/prerequisites.mjs';
+
+/** @param {string} m */
+const log = (m) => console.log(`[start] ${m}`);
+
+log(`pid ${process.pid}`);
+try {
+  const { installed, ms } = ensurePrerequisites({ log });
+  if (installed) log(`dependencies installed in ${(ms / 1000).toFixed(1)} s`);
+} catch (err) {
+  console.error(`[start] ERROR: ${err instanceof PrerequisiteError ? err.message : err}`);
+  console.error('[start] nothing was started');
+  process.exit(1);
+}
+
+const { ROOT, StackError, stackDown, stackEndpoints, stackUp } = await import('./lib/stack/index.mjs');
+const { startLocalStub } = await import('./local-stub.mjs');
 
 const HOST = '127.0.0.1';
 const HTTP_PORT = 3000;
@@ -24,8 +44,6 @@ const STUB_PORT = Number(process.env.LOCAL_STUB_PORT ?? 3010);
 const READY_TIMEOUT_MS = Number(process.env.START_READY_TIMEOUT_MS ?? 180_000);
 const keepStack = process.argv.includes('--keep-stack');
 
-/** @param {string} m */
-const log = (m) => console.log(`[start] ${m}`);
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,8 +79,12 @@ function alive(pid) {
 let offline;
 /** @type {{ url: string, close: () => Promise<void> } | undefined} */
 let stub;
-/** @type {import('./lib/stack.mjs').ServerName[]} */
+/** @type {import('./lib/stack/index.mjs').ServerName[]} */
 let stackStarted = [];
+/** @type {import('./lib/stack/index.mjs').StackUpResult | undefined} */
+let stackResult;
+/** @type {unknown} why stackUp() failed, when it did */
+let stackFailure;
 /** @type {Promise<unknown> | undefined} */
 let stackStarting;
 /** @type {Promise<void> | undefined} */
@@ -100,16 +122,39 @@ function shutdown(code) {
     }
     // A signal during stackUp(): let it finish, so the servers it is starting can be stopped.
     await stackStarting?.catch(() => undefined);
-    if (keepStack) {
-      log('local stack left running (--keep-stack); `npm run stack:down` stops it');
-    } else if (stackStarted.length > 0) {
-      await stackDown({ quiet: true, only: stackStarted });
-      log(`local stack servers stopped: ${stackStarted.join(', ')}`);
-    } else {
-      log('local stack left running (it was running before `npm start`)');
-    }
+    for (const line of await stopStack()) log(line);
   })();
   return stopping.then(() => process.exit(code));
+}
+
+/**
+ * Stops the stack servers this start started; says what it did with each part of the stack.
+ * @returns {Promise<string[]>}
+ */
+async function stopStack() {
+  if (stackFailure !== undefined) {
+    const stopped = stackFailure instanceof StackError ? stackFailure.stopped : undefined;
+    return [
+      stopped && stopped.length > 0
+        ? `local stack: failed to start; ${stopped.join(', ')} had been started and were stopped again`
+        : 'local stack: failed to start; no server of it had been started',
+    ];
+  }
+  if (stackResult === undefined) return ['local stack: not started'];
+  const lines = [];
+  if (stackStarted.length > 0 && keepStack) {
+    lines.push(`local stack left running (--keep-stack): ${stackStarted.join(', ')}; \`npm run stack:down\` stops it`);
+  } else if (stackStarted.length > 0) {
+    await stackDown({ quiet: true, only: stackStarted });
+    lines.push(`local stack servers stopped: ${stackStarted.join(', ')}`);
+  }
+  if (stackResult.running.length > 0) {
+    lines.push(
+      `local stack servers left running (they were running before \`npm start\`): ${stackResult.running.join(', ')}`,
+    );
+  }
+  if (stackResult.external.length > 0) lines.push(`external services untouched: ${stackResult.external.join(', ')}`);
+  return lines;
 }
 
 // Last resort if this script dies on an exception: never leave serverless offline behind.
@@ -134,7 +179,6 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP'])) {
 // ------------------------------------------------------------------------------------- start
 
 async function main() {
-  log(`pid ${process.pid}`);
   const busy = [];
   for (const port of [HTTP_PORT, LAMBDA_PORT, STUB_PORT]) if (await portInUse(port)) busy.push(port);
   if (busy.length > 0) {
@@ -143,12 +187,16 @@ async function main() {
 
   // Quiet SDK notices for everything started from here.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  // serverless-offline-sqs still loads the AWS SDK v2, which prints an end-of-support notice.
-  process.env.AWS_SDK_JS_SUPPRESS_MAINTENANCE_MODE_MESSAGE ??= '1';
 
   const starting = stackUp();
   stackStarting = starting;
-  stackStarted = (await starting).started;
+  try {
+    stackResult = await starting;
+  } catch (err) {
+    stackFailure = err;
+    throw err;
+  }
+  stackStarted = stackResult.started;
   if (stopping) return;
 
   const ep = stackEndpoints();

@@ -1,40 +1,29 @@
 #!/usr/bin/env node
 // `npm test`: everything the suite needs, then the suite.
-//   1. checks Node, installs dependencies if node_modules is missing (npm ci);
+//   1. checks Node, Java and Maven, installs dependencies if node_modules is missing (npm ci), as
+//      `npm start` does (scripts/lib/prerequisites.mjs);
 //   2. starts the local stack of real servers if it is not running (MongoDB-compatible,
-//      ElasticMQ, Redis, dynalite — see scripts/lib/stack.mjs; Redis is installed with apt
+//      ElasticMQ, Redis, dynalite — see scripts/lib/stack/index.mjs; Redis is installed with apt
 //      when missing and running as root, otherwise the exact command is printed);
 //   3. runs the unit and integration tests (vitest), passing extra arguments through;
 //   4. stops the servers this command started (and only those).
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensurePrerequisites, PrerequisiteError } from './lib/prerequisites.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(root);
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 20 || (major === 20 && minor < 19)) {
-  console.error(`[test] Node ${process.versions.node} is too old: install Node 20.19 or newer (see README).`);
+try {
+  ensurePrerequisites({ log: (m) => console.log(`[test] ${m}`) });
+} catch (err) {
+  console.error(`[test] ${err instanceof PrerequisiteError ? err.message : err}`);
   process.exit(1);
 }
-for (const tool of ['java', 'mvn']) {
-  if (spawnSync(tool, ['-version'], { stdio: 'ignore' }).error) {
-    console.error(
-      `[test] '${tool}' is missing: install a JDK 17+ and Maven (Debian: apt-get install -y openjdk-17-jdk-headless maven).`,
-    );
-    process.exit(1);
-  }
-}
-if (!existsSync(path.join(root, 'node_modules', '.package-lock.json'))) {
-  console.log('[test] node_modules missing: running npm ci');
-  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
-  if (ci.status !== 0) process.exit(ci.status ?? 1);
-}
 
-const { stackUp, stackDown, StackError } = await import('./lib/stack.mjs');
+const { stackUp, stackDown, StackError } = await import('./lib/stack/index.mjs');
 let started = [];
 try {
   started = (await stackUp()).started;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 import { bundle } from '../lib/bundle.js';
 import { runNodeJson } from '../lib/child.js';
 import { deployedNodeOptionsOfFile } from '../lib/deployed.js';

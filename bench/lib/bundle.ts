@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { type BuildOptions, build } from 'esbuild';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 
 export const SERVERLESS_ESBUILD_OPTIONS: BuildOptions = {
   bundle: true,

@@ -1,6 +1,6 @@
 /** Child node processes of the bench (memory consumer, import timer): run one, read the JSON it prints last. */
 import { spawn } from 'node:child_process';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 
 /** Runs `node ...args` from the repository root; resolves with its last stdout line parsed as JSON. */
 export function runNodeJson<T>(args: string[], env: NodeJS.ProcessEnv, what: string): Promise<T> {

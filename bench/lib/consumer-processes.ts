@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 import { bundle } from './bundle.js';
 import { deployedNodeOptions } from './deployed.js';
 import type { BenchEnv } from './env.js';

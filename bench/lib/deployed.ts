@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 
 interface Template {
   provider: { environment?: Record<string, unknown> };

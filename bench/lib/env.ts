@@ -12,7 +12,7 @@ import {
   PurgeQueueCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { type StackEndpoints, stackDown, stackUp } from '../../scripts/lib/stack.mjs';
+import { type StackEndpoints, stackDown, stackUp } from '../../scripts/lib/stack/index.mjs';
 
 export const BENCH_JWT_SECRET = 'bench-secret-0123456789abcdef';
 

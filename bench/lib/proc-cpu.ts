@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT } from '../../scripts/lib/stack.mjs';
+import { ROOT } from '../../scripts/lib/stack/index.mjs';
 
 /** Clock ticks per second of /proc's counters (USER_HZ, 100 on Linux). */
 const TICKS = 100;

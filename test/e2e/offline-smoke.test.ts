@@ -5,82 +5,26 @@
  * the contract's error answers, and finally Ctrl-C (SIGINT to the start script), which must stop
  * everything it started and free ports 3000, 3002 and 3010.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/lib/token.js';
+import {
+  alive,
+  BOOT_TIMEOUT_MS,
+  call,
+  LAMBDA,
+  NpmStart,
+  PORTS,
+  portOpen,
+  type Reply,
+  ROOT,
+  SECRET,
+  STUB,
+  sleep,
+} from './support/npm-start.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const API = 'http://127.0.0.1:3000';
-const STUB = 'http://127.0.0.1:3010';
-const LAMBDA = 'http://127.0.0.1:3002';
-const PORTS = [3000, 3002, 3010];
-const SECRET = 'local-dev-secret';
-const BOOT_TIMEOUT_MS = 240_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = net.connect({ host: '127.0.0.1', port });
-    sock.setTimeout(500, () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.once('connect', () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once('error', () => resolve(false));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-let npm: ChildProcess | undefined;
-let output = '';
-let exited: Promise<number | null> | undefined;
-
-/** A PID the start script printed (`[start] <label> <pid>`). */
-function printedPid(label: RegExp): number | undefined {
-  const m = label.exec(output);
-  return m?.[1] === undefined ? undefined : Number(m[1]);
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-  contentType: string;
-}
-
-async function call(method: string, p: string, opts: { token?: string; body?: unknown; raw?: string } = {}) {
-  const headers: Record<string, string> = {};
-  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
-  if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${API}${p}`, {
-    method,
-    headers,
-    body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = text.length > 0 ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: keep the text
-  }
-  return { status: res.status, body, contentType: res.headers.get('content-type') ?? '' } satisfies Reply;
-}
+let npm: NpmStart;
 
 const payload = (name: string) => JSON.parse(readFileSync(path.join(ROOT, 'events', 'payloads', name), 'utf8'));
 const errorBody = (code: string) => ({ error: expect.objectContaining({ code, message: expect.any(String) }) });
@@ -92,59 +36,12 @@ let peid: string;
 
 describe('npm start (serverless offline, stage local)', () => {
   beforeAll(async () => {
-    const busy: number[] = [];
-    for (const port of PORTS) if (await portOpen(port)) busy.push(port);
-    if (busy.length > 0) throw new Error(`port(s) ${busy.join(', ')} in use: stop the running \`npm start\` first`);
-
-    // Not vitest's environment: NODE_ENV=test changes how serverless-offline-sqs handles SIGINT.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV' && !k.startsWith('VITEST')),
-    );
-    npm = spawn('npm', ['start'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...env, AUTH_JWT_SECRET: SECRET, POWERTOOLS_LOG_LEVEL: 'WARN' },
-    });
-    npm.stdout?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    npm.stderr?.on('data', (d: Buffer) => {
-      output += d.toString();
-    });
-    const child = npm;
-    exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-
-    const deadline = Date.now() + BOOT_TIMEOUT_MS;
-    for (;;) {
-      if (npm.exitCode !== null) throw new Error(`npm start exited (${npm.exitCode}):\n${output.slice(-4000)}`);
-      try {
-        const res = await fetch(`${API}/health`, { signal: AbortSignal.timeout(2_000) });
-        if (res.ok && output.includes('playbook-service is up')) break;
-      } catch {
-        // not yet
-      }
-      if (Date.now() > deadline) throw new Error(`npm start not up in ${BOOT_TIMEOUT_MS} ms:\n${output.slice(-4000)}`);
-      await sleep(500);
-    }
+    npm = await NpmStart.boot();
     token = await mintToken(SECRET, { tenant, sub: 'e2e-analyst' });
   }, BOOT_TIMEOUT_MS + 30_000);
 
-  afterAll(async () => {
-    // Safety net when a test failed before the Ctrl-C test: stop the group, then what it left.
-    if (npm?.pid !== undefined && npm.exitCode === null) {
-      const startPid = printedPid(/\[start\] pid (\d+)/);
-      if (startPid !== undefined && alive(startPid)) process.kill(startPid, 'SIGINT');
-      await Promise.race([exited, sleep(30_000)]);
-      try {
-        process.kill(-npm.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    const offlinePid = printedPid(/serverless offline pid (\d+)/);
-    if (offlinePid !== undefined && alive(offlinePid)) process.kill(offlinePid, 'SIGKILL');
-  }, 60_000);
+  // Safety net when a test failed before the Ctrl-C test.
+  afterAll(() => npm?.kill(), 60_000);
 
   it('GET /health answers without a token', async () => {
     const res = await call('GET', '/health');
@@ -169,7 +66,9 @@ describe('npm start (serverless offline, stage local)', () => {
       expect(run.status).toBe(200);
       if ((run.body as { execution_status: string }).execution_status !== 'running') break;
       if (Date.now() > deadline) {
-        throw new Error(`run still running: ${JSON.stringify(run.body)}\n--- npm start ---\n${output.slice(-4000)}`);
+        throw new Error(
+          `run still running: ${JSON.stringify(run.body)}\n--- npm start ---\n${npm.output.slice(-4000)}`,
+        );
       }
       await sleep(300);
     }
@@ -302,14 +201,12 @@ describe('npm start (serverless offline, stage local)', () => {
   });
 
   it('Ctrl-C (SIGINT to the start script) stops everything it started and frees the ports', async () => {
-    const startPid = printedPid(/\[start\] pid (\d+)/);
-    const offlinePid = printedPid(/serverless offline pid (\d+)/);
-    expect(startPid).toBeDefined();
+    const offlinePid = npm.printedPid(/serverless offline pid (\d+)/);
+    expect(npm.printedPid(/\[start\] pid (\d+)/)).toBeDefined();
     expect(offlinePid).toBeDefined();
-    process.kill(startPid as number, 'SIGINT');
-    const code = await Promise.race([exited, sleep(60_000).then(() => 'timeout')]);
-    expect(code, output.slice(-3000)).toBe(0);
-    expect(output).toContain('stub stopped');
+    const code = await npm.interrupt();
+    expect(code, npm.output.slice(-3000)).toBe(0);
+    expect(npm.output).toContain('stub stopped');
     expect(alive(offlinePid as number)).toBe(false);
     for (const port of PORTS) expect(await portOpen(port), `port ${port}`).toBe(false);
   }, 90_000);

@@ -1,5 +1,5 @@
 /** The local stack's endpoints as the tests see them (env overrides honoured). */
-import { stackEndpoints } from '../../scripts/lib/stack.mjs';
+import { stackEndpoints } from '../../scripts/lib/stack/index.mjs';
 
 export interface TestEndpoints {
   mongoUri: string;

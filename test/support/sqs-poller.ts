@@ -1,19 +1,13 @@
 /**
- * A Lambda-like SQS event source for tests: receives batches from the real
- * queue, invokes the consumer handler with a real-shaped SQSEvent, deletes only
- * the messages not reported in batchItemFailures (none when the handler
- * throws), and never runs more than `maxConcurrency` invocations at once —
- * the two behaviours serverless-offline-sqs does not emulate.
+ * The Lambda-like SQS event source of the tests: tools/sqs-event-source/event-source.mjs (the one
+ * `npm start` feeds executeTask with: batches, maximum concurrency, batchItemFailures, deletes)
+ * invoking a handler in-process, plus test hooks that make SQS's at-least-once delivery happen on
+ * purpose (copies, shuffled batches).
  */
-import { createHash, randomUUID } from 'node:crypto';
-import {
-  DeleteMessageBatchCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  type SQSClient,
-} from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { randomUUID } from 'node:crypto';
+import { type Message, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type EventSourceStats, SqsEventSource } from '../../tools/sqs-event-source/event-source.mjs';
 import { lambdaContext } from './lambda-context.js';
 
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | undefined>;
@@ -40,65 +34,48 @@ export interface PollerOptions {
   shuffle?: boolean;
 }
 
-export interface PollerStats {
-  invocations: number;
-  /** Messages received from the queue (counted on receipt, before the handler runs). */
-  messagesReceived: number;
-  handlerErrors: number;
-  messagesDeleted: number;
-  messagesFailed: number;
-  maxInFlight: number;
+export interface PollerStats extends EventSourceStats {
   /** Extra deliveries made by `duplicateEachMessage` / `randomDuplicates`. */
   extraDeliveries: number;
 }
 
 export class SqsPoller {
-  readonly stats: PollerStats = {
-    invocations: 0,
-    messagesReceived: 0,
-    handlerErrors: 0,
-    messagesDeleted: 0,
-    messagesFailed: 0,
-    maxInFlight: 0,
-    extraDeliveries: 0,
-  };
-  private running = false;
-  private inFlight = 0;
-  private loops: Promise<void>[] = [];
+  private readonly source: SqsEventSource;
+  private extraDeliveries = 0;
   private readonly duplicated = new Set<string>();
-  /** In-batch copies: they have no receipt handle and are never deleted. */
-  private readonly synthetic = new Set<string>();
-  private readonly opts: Required<Omit<PollerOptions, 'duplicateEachMessage' | 'randomDuplicates' | 'shuffle'>> &
-    Pick<PollerOptions, 'randomDuplicates'> & { duplicateEachMessage: boolean; shuffle: boolean };
-  private readonly arn: string;
+  private readonly opts: PollerOptions;
 
   constructor(opts: PollerOptions) {
-    this.opts = {
-      functionName: 'executeTask',
-      batchSize: 10,
-      maxConcurrency: 10,
-      functionTimeoutMs: 60_000,
-      waitTimeSeconds: 1,
-      duplicateEachMessage: false,
-      shuffle: false,
-      ...opts,
-    };
-    this.arn = `arn:aws:sqs:us-east-1:000000000000:${opts.queueUrl.split('/').pop() ?? 'queue'}`;
+    this.opts = opts;
+    const functionName = opts.functionName ?? 'executeTask';
+    const timeoutMs = opts.functionTimeoutMs ?? 60_000;
+    const hooked = opts.duplicateEachMessage || opts.randomDuplicates || opts.shuffle;
+    this.source = new SqsEventSource({
+      sqs: opts.sqs,
+      queueUrl: opts.queueUrl,
+      batchSize: opts.batchSize ?? 10,
+      maximumConcurrency: opts.maxConcurrency ?? 10,
+      reportBatchItemFailures: true,
+      waitTimeSeconds: opts.waitTimeSeconds ?? 1,
+      invoke: (event) => opts.handler(event, lambdaContext(functionName, timeoutMs)),
+      ...(hooked ? { beforeInvoke: (messages: Message[]) => this.hooks(messages) } : {}),
+    });
+  }
+
+  /** The event source's counters, plus the extra deliveries the test hooks made. */
+  get stats(): PollerStats {
+    return { ...this.source.stats, extraDeliveries: this.extraDeliveries };
   }
 
   /** Starts `maxConcurrency` receive-invoke loops. */
   start(): this {
-    if (this.running) return this;
-    this.running = true;
-    for (let i = 0; i < this.opts.maxConcurrency; i++) this.loops.push(this.loop());
+    this.source.start();
     return this;
   }
 
   /** Stops receiving and waits for the invocations in flight. */
   async stop(): Promise<void> {
-    this.running = false;
-    await Promise.all(this.loops);
-    this.loops = [];
+    await this.source.stop();
   }
 
   /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
@@ -112,33 +89,12 @@ export class SqsPoller {
     }
   }
 
-  private async loop(): Promise<void> {
-    const { sqs, queueUrl } = this.opts;
-    while (this.running) {
-      let messages: Message[];
-      try {
-        const res = await sqs.send(
-          new ReceiveMessageCommand({
-            QueueUrl: queueUrl,
-            MaxNumberOfMessages: this.opts.batchSize,
-            WaitTimeSeconds: this.opts.waitTimeSeconds,
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-        );
-        messages = res.Messages ?? [];
-      } catch {
-        if (!this.running) return;
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      if (messages.length === 0) continue;
-      this.stats.messagesReceived += messages.length;
-      if (this.opts.duplicateEachMessage) await this.duplicate(messages);
-      if (this.opts.randomDuplicates) messages = await this.duplicateRandomly(messages, this.opts.randomDuplicates);
-      if (this.opts.shuffle || this.opts.randomDuplicates) shuffle(messages, this.opts.randomDuplicates?.random);
-      await this.invoke(messages);
-    }
+  private async hooks(received: Message[]): Promise<Message[]> {
+    let messages = received;
+    if (this.opts.duplicateEachMessage) await this.duplicate(messages);
+    if (this.opts.randomDuplicates) messages = await this.duplicateRandomly(messages, this.opts.randomDuplicates);
+    if (this.opts.shuffle || this.opts.randomDuplicates) shuffle(messages, this.opts.randomDuplicates?.random);
+    return messages;
   }
 
   private async duplicate(messages: Message[]): Promise<void> {
@@ -151,7 +107,7 @@ export class SqsPoller {
       );
       // The copy is itself a delivery, not a message to duplicate again.
       if (copy.MessageId) this.duplicated.add(copy.MessageId);
-      this.stats.extraDeliveries += 1;
+      this.extraDeliveries += 1;
     }
   }
 
@@ -167,11 +123,10 @@ export class SqsPoller {
       this.duplicated.add(key);
       const extra = Math.floor(random() * Math.max(1, opts.maxDeliveries));
       for (let i = 0; i < extra; i++) {
-        this.stats.extraDeliveries += 1;
+        this.extraDeliveries += 1;
         if (random() < 0.5) {
-          const id = randomUUID();
-          this.synthetic.add(id);
-          out.push({ ...m, MessageId: id, ReceiptHandle: undefined });
+          // A copy inside the batch: no receipt handle, so the event source never deletes it.
+          out.push({ ...m, MessageId: randomUUID(), ReceiptHandle: undefined });
         } else {
           const copy = await this.opts.sqs.send(
             new SendMessageCommand({ QueueUrl: this.opts.queueUrl, MessageBody: m.Body }),
@@ -181,69 +136,6 @@ export class SqsPoller {
       }
     }
     return out;
-  }
-
-  private toRecord(m: Message): SQSRecord {
-    const attrs = m.Attributes ?? {};
-    return {
-      messageId: m.MessageId ?? randomUUID(),
-      receiptHandle: m.ReceiptHandle ?? '',
-      body: m.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: attrs.ApproximateReceiveCount ?? '1',
-        SentTimestamp: attrs.SentTimestamp ?? String(Date.now()),
-        SenderId: attrs.SenderId ?? '000000000000',
-        ApproximateFirstReceiveTimestamp: attrs.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-      },
-      messageAttributes: {},
-      md5OfBody:
-        m.MD5OfBody ??
-        createHash('md5')
-          .update(m.Body ?? '')
-          .digest('hex'),
-      eventSource: 'aws:sqs',
-      eventSourceARN: this.arn,
-      awsRegion: 'us-east-1',
-    };
-  }
-
-  private async invoke(messages: Message[]): Promise<void> {
-    const records = messages.map((m) => this.toRecord(m));
-    this.inFlight += 1;
-    this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.inFlight);
-    this.stats.invocations += 1;
-    let failedIds: Set<string>;
-    try {
-      const res = await this.opts.handler(
-        { Records: records },
-        lambdaContext(this.opts.functionName, this.opts.functionTimeoutMs),
-      );
-      const failures = res?.batchItemFailures ?? [];
-      const known = new Set(records.map((r) => r.messageId));
-      // As Lambda does: an unknown or empty identifier fails the whole batch.
-      failedIds = failures.every((f) => known.has(f.itemIdentifier))
-        ? new Set(failures.map((f) => f.itemIdentifier))
-        : known;
-    } catch {
-      this.stats.handlerErrors += 1;
-      failedIds = new Set(records.map((r) => r.messageId));
-    } finally {
-      this.inFlight -= 1;
-    }
-    this.stats.messagesFailed += failedIds.size;
-    const done = records.filter((r) => !failedIds.has(r.messageId) && !this.synthetic.has(r.messageId));
-    if (done.length === 0) return;
-    await this.opts.sqs
-      .send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: this.opts.queueUrl,
-          Entries: done.map((r, i) => ({ Id: String(i), ReceiptHandle: r.receiptHandle })),
-        }),
-      )
-      .then((res) => {
-        this.stats.messagesDeleted += res.Successful?.length ?? 0;
-      })
-      .catch(() => undefined);
   }
 }
 

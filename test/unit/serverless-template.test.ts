@@ -200,7 +200,7 @@ describe('serverless package --stage prod', () => {
     // osls wants its config file to be a regular file; the code and dependencies are links.
     for (const file of ['serverless.yml', 'package.json'])
       copyFileSync(path.join(ROOT, file), path.join(serviceDir, file));
-    for (const entry of ['tsconfig.json', 'functions', 'lib', 'node_modules']) {
+    for (const entry of ['tsconfig.json', 'functions', 'lib', 'tools', 'node_modules']) {
       symlinkSync(path.join(ROOT, entry), path.join(serviceDir, entry));
     }
     packageDir = path.join(serviceDir, 'package');

@@ -1,4 +1,4 @@
-// Types for scripts/lib/stack.mjs (plain ESM JavaScript), for TypeScript importers such as the
+// Types for scripts/lib/stack/index.mjs (plain ESM JavaScript), for TypeScript importers such as the
 // vitest globalSetup and scripts/*.ts. Keep in sync with the JSDoc there.
 
 export type ServerName = 'mongo' | 'sqs' | 'redis' | 'dynamodb';
@@ -36,9 +36,11 @@ export interface ServerStatus {
 export const ROOT: string;
 
 export class StackError extends Error {
-  constructor(message: string, opts?: { server?: string });
+  constructor(message: string, opts?: { server?: string; stopped?: ServerName[] });
   /** The server that failed, when known. */
   server: string | undefined;
+  /** Servers a failed stackUp() had started and then stopped again. */
+  stopped: ServerName[] | undefined;
 }
 
 export function stackEndpoints(): StackEndpoints;
