@@ -84,18 +84,20 @@ describe('npm start feeds its functions as AWS does', () => {
 
   it('runs 10 independent http tasks at once: every call starts before any is answered', async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `t${i}`);
-    await createPlaybook({
-      name: 'fan-out-10',
-      tasks: [
-        ...ids.map((id) => ({ id, type: 'http', config: { method: 'GET', url: delayUrl(100) } })),
-        { id: 'join', type: 'noop', depends_on: ids },
-      ],
-    });
-    const times: number[] = [];
-    // One run to warm the function instances, then ten measured.
-    for (let i = 0; i <= 10; i++) {
-      const group = `fan-${tenant}-${i}`;
-      const view = await run('fan-out-10', { group });
+    const fanOut = (name: string, ms: number) =>
+      createPlaybook({
+        name,
+        tasks: [
+          ...ids.map((id) => ({ id, type: 'http', config: { method: 'GET', url: delayUrl(ms) } })),
+          { id: 'join', type: 'noop', depends_on: ids },
+        ],
+      });
+    // The overlap is asserted on calls long enough (1.5 s) that a loaded machine cannot order
+    // them by accident: run one after another, the tenth would start 13.5 s after the first answer.
+    await fanOut('fan-out-10-long', 1_500);
+    for (let i = 0; i < 2; i++) {
+      const group = `fan-long-${tenant}-${i}`;
+      const view = await run('fan-out-10-long', { group });
       expect(view.execution_status).toBe('completed');
       const { calls } = await stub<{ calls: StubCall[] }>(`/calls?group=${encodeURIComponent(group)}`);
       expect(calls).toHaveLength(10);
@@ -103,34 +105,62 @@ describe('npm start feeds its functions as AWS does', () => {
       const firstAnswer = Math.min(...calls.map((c) => c.end_seq ?? Number.POSITIVE_INFINITY));
       expect(lastStart, `run ${i}: the 10th call started after the first answer`).toBeLessThan(firstAnswer);
       expect(await stub(`/concurrency/${encodeURIComponent(group)}`)).toMatchObject({ calls: 10, peak: 10 });
-      if (i > 0) times.push(view.playbook_runtime ?? Number.NaN);
+    }
+    // The issue's measurement: 10 x 100 ms + join. Times and peaks are printed, not asserted.
+    await fanOut('fan-out-10', 100);
+    const times: number[] = [];
+    const peaks: number[] = [];
+    // One run to warm the function instances, then ten measured.
+    for (let i = 0; i <= 10; i++) {
+      const group = `fan-${tenant}-${i}`;
+      const view = await run('fan-out-10', { group });
+      expect(view.execution_status).toBe('completed');
+      const { calls } = await stub<{ calls: StubCall[] }>(`/calls?group=${encodeURIComponent(group)}`);
+      expect(calls).toHaveLength(10);
+      const { peak } = await stub<{ peak: number }>(`/concurrency/${encodeURIComponent(group)}`);
+      expect(peak).toBeLessThanOrEqual(10);
+      if (i > 0) {
+        times.push(view.playbook_runtime ?? Number.NaN);
+        peaks.push(peak);
+      }
     }
     console.log(
       `[e2e] fan-out of 10 x 100 ms http tasks + join under npm start: run time median ${median(times)} ms ` +
-        `(runs: ${times.join(', ')} ms)`,
+        `(runs: ${times.join(', ')} ms; calls in flight at the peak: ${peaks.join(', ')})`,
     );
   });
 
   it('keeps a for_each of 30 items at concurrency 3: three in flight at the peak, never more', async () => {
-    await createPlaybook({
-      name: 'loop-30',
-      tasks: [
-        {
-          id: 'each',
-          type: 'http',
-          for_each: 'alert.items',
-          concurrency: 3,
-          config: { method: 'GET', url: delayUrl(100) },
-        },
-      ],
-    });
+    const loop = (name: string, ms: number) =>
+      createPlaybook({
+        name,
+        tasks: [
+          {
+            id: 'each',
+            type: 'http',
+            for_each: 'alert.items',
+            concurrency: 3,
+            config: { method: 'GET', url: delayUrl(ms) },
+          },
+        ],
+      });
+    // Exactly 3 at the peak, asserted on 1.5 s calls (a loaded machine cannot miss the overlap).
+    await loop('loop-9-long', 1_500);
+    const longGroup = `loop-long-${tenant}`;
+    const longView = await run('loop-9-long', { group: longGroup, items: Array.from({ length: 9 }, (_, k) => k) });
+    expect(longView.execution_status).toBe('completed');
+    expect(await stub(`/concurrency/${encodeURIComponent(longGroup)}`)).toMatchObject({ calls: 9, peak: 3 });
+    // The issue's measurement: 30 x 100 ms; never more than 3 in flight, times printed.
+    await loop('loop-30', 100);
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {
       const group = `loop-${tenant}-${i}`;
       const items = Array.from({ length: 30 }, (_, k) => k);
       const view = await run('loop-30', { group, items });
       expect(view.execution_status).toBe('completed');
-      expect(await stub(`/concurrency/${encodeURIComponent(group)}`)).toMatchObject({ calls: 30, peak: 3 });
+      const { calls, peak } = await stub<{ calls: number; peak: number }>(`/concurrency/${encodeURIComponent(group)}`);
+      expect(calls).toBe(30);
+      expect(peak).toBeLessThanOrEqual(3);
       times.push(view.playbook_runtime ?? Number.NaN);
     }
     console.log(
