@@ -1,5 +1,6 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { isTerminalTask } from '../domain/statuses.js';
+import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { ExecutionRecord, TaskRecord } from './model.js';
 import type { ExecutionQuery, RunRef, RunStore, TaskQueue } from './ports.js';
@@ -19,6 +20,8 @@ export interface TaskView {
   duration_ms: number | null;
   /** For a for_each task: each item's state (their outputs are the task's output list). */
   items?: ItemView[];
+  /** A test run's task that finished with its mock instead of running. */
+  mocked?: true;
 }
 
 export interface ItemView {
@@ -46,6 +49,8 @@ export interface ExecutionSummary {
   attempt: number;
   /** How earlier attempts ended (present after a redrive). */
   history?: NonNullable<ExecutionRecord['history']>;
+  mode: RunMode;
+  trigger: RunTrigger;
 }
 
 export interface ExecutionView extends ExecutionSummary {
@@ -68,6 +73,9 @@ function summary(e: ExecutionRecord): ExecutionSummary {
     error: e.error ?? null,
     attempt: e.attempt ?? 1,
     ...(e.history && e.history.length > 0 ? { history: e.history } : {}),
+    // Runs recorded before modes and triggers existed were live runs started through the API.
+    mode: e.mode ?? 'live',
+    trigger: e.trigger ?? { type: 'api' },
   };
 }
 
@@ -84,6 +92,7 @@ function taskView(t: TaskRecord): TaskView {
     started_at: t.started_at,
     finished_at: t.finished_at,
     duration_ms: t.duration_ms,
+    ...(t.mocked ? { mocked: true as const } : {}),
   };
 }
 

@@ -5,9 +5,11 @@
  * failed (never left "running" with nothing queued) and the caller gets a 503.
  */
 import { buildGraph } from '../domain/graph.js';
+import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
+import { type MockInput, planMocks } from './mocks.js';
+import type { ExecutionRecord, StoredPlaybook, TaskMock, TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
 import { initialDelaySeconds } from './task-messages.js';
 
@@ -28,6 +30,18 @@ export interface StartRunInput {
   playbook_name: string;
   alert_id: string;
   alert: Record<string, unknown>;
+  /** Default `live`. */
+  mode?: RunMode;
+  /** Test runs only: what named tasks finish with instead of running. */
+  mocks?: Record<string, MockInput>;
+}
+
+/** How a run is recorded beyond its playbook and alert: what started it, its mode and its mocks. */
+export interface RunOptions {
+  trigger?: RunTrigger;
+  mode?: RunMode;
+  /** Task id -> mock (already checked against the playbook). */
+  mocks?: ReadonlyMap<string, TaskMock>;
 }
 
 export interface StartedRun {
@@ -42,9 +56,14 @@ export function planRun(
   caller: { tenant_code: string; sub: string },
   peid: string,
   now: number,
+  options: RunOptions = {},
 ): { exec: ExecutionRecord; tasks: TaskRecord[]; roots: OutgoingTaskMessage[] } {
   const graph = buildGraph(playbook.tasks);
   const roots = new Set(graph.roots);
+  const mockOf = (id: string) => {
+    const mock = options.mocks?.get(id);
+    return mock ? { mock } : {};
+  };
   const tasks: TaskRecord[] = playbook.tasks.map((def) => ({
     peid,
     tenant_code: caller.tenant_code,
@@ -65,6 +84,7 @@ export function planRun(
     duration_ms: null,
     createddate: now,
     updateddate: now,
+    ...mockOf(def.id),
   }));
   const exec: ExecutionRecord = {
     peid,
@@ -83,6 +103,8 @@ export function planRun(
     open_tasks: playbook.tasks.map((t) => t.id),
     tasks_total: playbook.tasks.length,
     error: null,
+    mode: options.mode ?? 'live',
+    trigger: options.trigger ?? { type: 'api' },
   };
   const rootMessages = tasks
     .filter((t) => t.status === 'queued')
@@ -112,11 +134,15 @@ async function removeUnstartedRun(deps: StartRunDeps, ref: { tenant_code: string
   }
 }
 
-/** Starts a run of the caller's active playbook; answers with its peid. */
+/**
+ * Starts a run of the caller's active playbook; answers with its peid. `trigger` says what
+ * started it (the API by default); a test run's mocks are checked against the playbook's tasks.
+ */
 export async function startRun(
   deps: StartRunDeps,
   caller: { tenant_code: string; sub: string },
   input: StartRunInput,
+  trigger: RunTrigger = { type: 'api' },
 ): Promise<StartedRun> {
   const playbook = await deps.playbooks.getByName(caller.tenant_code, input.playbook_name);
   if (!playbook) throw new NotFoundError(`playbook '${input.playbook_name}' not found`);
@@ -125,9 +151,11 @@ export async function startRun(
       { path: 'playbook_name', message: 'playbook is inactive' },
     ]);
   }
+  const mode = input.mode ?? 'live';
+  const mocks = planMocks(playbook, mode, input.mocks);
   const now = deps.clock();
   const peid = deps.newId();
-  const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now);
+  const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now, { trigger, mode, mocks });
   const ref = { tenant_code: caller.tenant_code, peid };
   try {
     await deps.runs.insertRun(exec, tasks);

@@ -61,6 +61,8 @@ export async function startChildRun(
     { tenant_code: task.tenant_code, sub: parent.uid },
     peid,
     now,
+    // A test run's children are test runs too (out of analytics); the parent's mocks name its own tasks only.
+    { trigger: { type: 'subplaybook', parent_peid: task.peid, task_id: task.task_id }, mode: parent.mode ?? 'live' },
   );
   const child: ExecutionRecord = {
     ...plan.exec,
