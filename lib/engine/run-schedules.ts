@@ -64,7 +64,7 @@ async function fire(deps: RunSchedulesDeps, s: StoredSchedule & { id: string }, 
   const next = nextSlot(s, Math.max(slot, now));
   const last = (extra: Omit<ScheduleLastRun, 'slot' | 'at'>): ScheduleLastRun => ({ slot, at: now, ...extra });
   const playbook = await deps.playbooks.getByName(s.tenant_code, s.playbook_name);
-  if (!playbook || playbook.status !== 'active') {
+  if (playbook?.status !== 'active') {
     const error = playbook
       ? { code: 'PLAYBOOK_INACTIVE', message: `playbook '${s.playbook_name}' is inactive` }
       : { code: 'PLAYBOOK_NOT_FOUND', message: `playbook '${s.playbook_name}' not found` };

@@ -310,8 +310,11 @@ describe('GET /executions: every search the API accepts is served by an index', 
     before: encodeCursor({ createddate: 1790000300000, peid: '7d5e2c1a-0000-4000-8000-000000000001' }),
   };
   /** Every subset of the modifiers. */
-  const subsets = (keys: string[]): string[][] =>
-    keys.reduce<string[][]>((acc, k) => [...acc, ...acc.map((x) => [...x, k])], [[]]);
+  const subsets = (keys: string[]): string[][] => {
+    const out: string[][] = [[]];
+    for (const k of keys) for (const x of out.slice()) out.push([...x, k]);
+    return out;
+  };
 
   /** The query the handler builds from a parsed query string (functions/executions.ts). */
   function toExecutionQuery(raw: Record<string, string>): ExecutionQuery {

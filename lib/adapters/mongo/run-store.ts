@@ -5,10 +5,9 @@
  * deliveries cannot apply a transition twice.
  */
 import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
-import { EXECUTION_STATUSES } from '../../domain/statuses.js';
 import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
 import { taskKey } from '../../engine/model.js';
-import type { ExecutionQuery, RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
+import type { RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { executionSearch } from './execution-search.js';
