@@ -24,7 +24,8 @@ export const runPlaybookBody = z
     playbook_name: name,
     alert_id: z.string().min(1).max(256),
     alert: z.record(z.string(), z.unknown()).default({}),
-    mode: z.enum(RUN_MODES).default('live'),
+    // Default live (applied when the run starts: an Idempotency-Key's payload stays what v1 clients send).
+    mode: z.enum(RUN_MODES).optional(),
     /** Task id -> mock; only with mode "test" (checked against the playbook's tasks when the run starts). */
     mocks: z
       .record(taskId, mock)
