@@ -164,7 +164,7 @@ const schemas = {
   /** Webhook deliveries (POST /hooks/{hook_id}) and the key their secrets derive from. */
   webhooks: z
     .object({
-      /** The key itself: the local stage and tests only. */
+      /** The key itself: the local stage and tests only (it wins over the parameter name when both are set). */
       WEBHOOK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
       /** Deployed stages: the SSM SecureString holding the key, read at run time. */
       WEBHOOK_SIGNING_KEY_PARAMETER: z

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { createScheduleStore } from '../adapters/mongo/schedule-store.js';
 import { createWebhookStore } from '../adapters/mongo/webhook-store.js';
 import { createWebhookRateLimiter } from '../adapters/redis/webhook-rate-limit.js';
-import { ssmWebhookKey, staticWebhookKey } from '../adapters/secrets/webhook-key.js';
+import { ssmWebhookKey, webhookKeySource } from '../adapters/secrets/webhook-key.js';
 import { getDb } from '../clients/mongo.js';
 import { getSsm } from '../clients/ssm.js';
 import { getConfig } from '../config.js';
@@ -22,10 +22,7 @@ const scheduleStore = once(() => createScheduleStore(getDb()));
 
 const webhookKey = once((): WebhookKeySource => {
   const cfg = getConfig('webhooks');
-  if (cfg.WEBHOOK_SIGNING_KEY_PARAMETER !== undefined) {
-    return ssmWebhookKey(getSsm(), cfg.WEBHOOK_SIGNING_KEY_PARAMETER, cfg.WEBHOOK_KEY_CACHE_SECONDS);
-  }
-  return staticWebhookKey(cfg.WEBHOOK_SIGNING_KEY ?? '');
+  return webhookKeySource(cfg, (name) => ssmWebhookKey(getSsm(), name, cfg.WEBHOOK_KEY_CACHE_SECONDS));
 });
 
 /** Managing webhooks (the triggers function). */

@@ -36,3 +36,16 @@ export function ssmWebhookKey(client: SSMClient, name: string, maxAgeSeconds: nu
     },
   };
 }
+
+/**
+ * The key source a configuration names: the key itself when given (the local stage's environment
+ * also carries the deployed parameter name, which serverless.yml sets for every stage; deployed
+ * stages never have the key itself), else the SSM parameter.
+ */
+export function webhookKeySource(
+  cfg: { WEBHOOK_SIGNING_KEY?: string | undefined; WEBHOOK_SIGNING_KEY_PARAMETER?: string | undefined },
+  fromSsm: (name: string) => WebhookKeySource,
+): WebhookKeySource {
+  if (cfg.WEBHOOK_SIGNING_KEY !== undefined) return staticWebhookKey(cfg.WEBHOOK_SIGNING_KEY);
+  return fromSsm(cfg.WEBHOOK_SIGNING_KEY_PARAMETER ?? '');
+}
