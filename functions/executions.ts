@@ -28,9 +28,10 @@ export const handler = httpHandler(async (event) => {
       if (q.before !== undefined && before === undefined) {
         throw new ValidationError('invalid query', [{ path: 'before', message: 'not a cursor returned by this API' }]);
       }
+      const { status, before: _cursor, ...search } = q;
       const page = await listExecutions(runStore(), tenant_code, {
-        limit: q.limit,
-        ...(q.status ? { status: q.status as ExecutionRecord['execution_status'] } : {}),
+        ...search,
+        ...(status ? { status: status as ExecutionRecord['execution_status'] } : {}),
         ...(before ? { before } : {}),
       });
       return jsonResponse(200, page);

@@ -178,6 +178,36 @@ const schemas = {
     /** How long a resolved secret is cached in a container. */
     SECRETS_CACHE_MAX_AGE_SECONDS: intVar(300, 0, 24 * 3_600),
   }),
+  /** Webhook deliveries (POST /hooks/{hook_id}) and the key their secrets derive from. */
+  webhooks: z
+    .object({
+      /** The key itself: the local stage and tests only (it wins over the parameter name when both are set). */
+      WEBHOOK_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').optional(),
+      /** Deployed stages: the SSM SecureString holding the key, read at run time. */
+      WEBHOOK_SIGNING_KEY_PARAMETER: z
+        .string()
+        .regex(/^\/[A-Za-z0-9_./-]{1,1000}$/, 'must be an SSM parameter name starting with /')
+        .optional(),
+      WEBHOOK_KEY_CACHE_SECONDS: intVar(300, 0, 24 * 3_600),
+      /** Each hook's budget: a burst of this many deliveries, then this many per minute. */
+      WEBHOOK_RATE_LIMIT_PER_MINUTE: intVar(60, 1, 100_000),
+    })
+    .superRefine((v, ctx) => {
+      if (v.WEBHOOK_SIGNING_KEY === undefined && v.WEBHOOK_SIGNING_KEY_PARAMETER === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['WEBHOOK_SIGNING_KEY_PARAMETER'],
+          message: 'set WEBHOOK_SIGNING_KEY_PARAMETER (or WEBHOOK_SIGNING_KEY locally)',
+        });
+      }
+    }),
+  /** runSchedules (lib/engine/run-schedules.ts). */
+  schedules: z.object({
+    /** Due schedules read per page. */
+    SCHEDULES_PAGE_SIZE: intVar(100, 1, 1_000),
+    /** Due schedules handled at once. */
+    SCHEDULES_CONCURRENCY: intVar(10, 1, 100),
+  }),
 } as const;
 
 type Sections = typeof schemas;

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNPROCESSABLE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
   | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL';
 
@@ -79,5 +80,14 @@ export class UnauthorizedError extends AppError {
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('SERVICE_UNAVAILABLE', message, undefined, options);
+  }
+}
+
+/** Too many requests for one caller (429); `retryAfterSeconds` goes out as Retry-After. */
+export class RateLimitedError extends AppError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RATE_LIMITED', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }

@@ -18,6 +18,7 @@ import { isTerminalTask, type TaskStatus } from '../domain/statuses.js';
 import { renderTemplate } from '../domain/templates.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { expandForEach, itemContext, loopResult, planItems, successorOf } from './for-each.js';
+import { mockedOutcome } from './mocks.js';
 import { type ExecutionRecord, itemTaskId, type TaskMessage, type TaskRecord, taskKey } from './model.js';
 import type {
   IntegrationClient,
@@ -202,6 +203,9 @@ export async function executeBatch(
       toRun.map(async ({ task }) => {
         const began = deps.clock();
         const ctx = contextOf(task.peid);
+        // A test run's mocked task makes no call, starts no child run and expands no loop.
+        if (task.mock !== undefined)
+          return { task, outcome: await mockedOutcome(task, ctx, deadline), began, ended: deps.clock() };
         if (task.def.for_each !== undefined && task.item_of === undefined) {
           const expansion = await expandForEach(task, ctx, deadline);
           if (expansion.kind === 'items') {
@@ -505,6 +509,7 @@ function resultWrite(
     error: outcome?.error ?? null,
     finished_at: now,
     duration_ms: null,
+    ...(outcome?.mocked ? { mocked: true as const } : {}),
   };
 }
 

@@ -7,6 +7,7 @@
 import type { AuditEntry } from '../domain/audit.js';
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
+import type { RunMode, RunTrigger } from '../domain/triggers.js';
 
 export interface TaskError {
   code: string;
@@ -56,6 +57,10 @@ export interface ExecutionRecord {
   work_used?: number;
   /** 1 for the first attempt of the run; each redrive adds one. */
   attempt?: number;
+  /** `test` runs replace their mocked tasks and never count in analytics; absent on runs older than modes (live). */
+  mode?: RunMode;
+  /** What started the run; absent on runs older than triggers (the API). */
+  trigger?: RunTrigger;
   /** How each earlier attempt ended (redrive keeps the history). */
   history?: Array<{
     attempt: number;
@@ -66,6 +71,9 @@ export interface ExecutionRecord {
   /** Audit entries written with a change of this run, not yet copied into the log (lib/engine/audit.ts). */
   audit_pending?: AuditEntry[];
 }
+
+/** A test run's stand-in for one task: the output or the error it finishes with, without running. */
+export type TaskMock = { output_json: string } | { error: TaskError };
 
 export interface TaskClaim {
   token: string;
@@ -105,6 +113,10 @@ export interface TaskRecord {
   /** On an expanded `for_each` task: how many items, and the positions not yet finished. */
   items_total?: number;
   open_items?: number[];
+  /** On a task of a test run: what it finishes with instead of running (no call, no child run). */
+  mock?: TaskMock;
+  /** Set with the result of a task that finished with its mock. */
+  mocked?: true;
 }
 
 /** The reference an SQS message carries: never outputs or alerts. */

@@ -5,6 +5,7 @@
  */
 import type { AuditEntry } from '../domain/audit.js';
 import type { TaskStatus } from '../domain/statuses.js';
+import type { RunMode, TriggerType } from '../domain/triggers.js';
 import type { ExecutionRecord, StoredPlaybook, TaskError, TaskMessage, TaskRecord } from './model.js';
 import type { TaskReset } from './redrive.js';
 
@@ -27,6 +28,8 @@ export interface TaskResultWrite extends RunRef {
   error: TaskError | null;
   finished_at: number | null;
   duration_ms: number | null;
+  /** The result is a test run's mock (recorded as `mocked: true`). */
+  mocked?: true;
 }
 
 /** A pending task moving to queued (ready) or skipped, claimed atomically. */
@@ -63,8 +66,19 @@ export type ChildRunState = Pick<ExecutionRecord, 'peid' | 'tenant_code' | 'exec
   parent: NonNullable<ExecutionRecord['parent']>;
 };
 
+/**
+ * A page of a tenant's runs, newest first. At most one of playbook_name, alert_id, trigger and
+ * mode (each served by an index of its own, status folded in); status, since (inclusive) and
+ * until (exclusive) combine with any of them.
+ */
 export interface ExecutionQuery {
   status?: ExecutionRecord['execution_status'];
+  playbook_name?: string;
+  alert_id?: string;
+  trigger?: TriggerType;
+  mode?: RunMode;
+  since?: number;
+  until?: number;
   limit: number;
   before?: { createddate: number; peid: string };
 }

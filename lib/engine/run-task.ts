@@ -16,6 +16,8 @@ export interface TaskOutcome {
   error: TaskError | null;
   /** False for failures a retry cannot fix (bad template, blocked target). */
   retryable: boolean;
+  /** The task finished with its test-run mock instead of running (lib/engine/mocks.ts). */
+  mocked?: true;
 }
 
 export interface TemplateContext {

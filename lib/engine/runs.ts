@@ -1,5 +1,6 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { isTerminalTask } from '../domain/statuses.js';
+import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
@@ -24,6 +25,8 @@ export interface TaskView {
   items?: ItemView[];
   /** Present (true) when the output was left out to keep the answer within its size limit. */
   output_omitted?: true;
+  /** A test run's task that finished with its mock instead of running. */
+  mocked?: true;
 }
 
 export interface ItemView {
@@ -51,6 +54,8 @@ export interface ExecutionSummary {
   attempt: number;
   /** How earlier attempts ended (present after a redrive). */
   history?: NonNullable<ExecutionRecord['history']>;
+  mode: RunMode;
+  trigger: RunTrigger;
 }
 
 export interface ExecutionView extends ExecutionSummary {
@@ -77,6 +82,9 @@ function summary(e: ExecutionRecord): ExecutionSummary {
     error: e.error ?? null,
     attempt: e.attempt ?? 1,
     ...(e.history && e.history.length > 0 ? { history: e.history } : {}),
+    // Runs recorded before modes and triggers existed were live runs started through the API.
+    mode: e.mode ?? 'live',
+    trigger: e.trigger ?? { type: 'api' },
   };
 }
 
@@ -93,6 +101,7 @@ function taskView(t: TaskRecord, output: unknown): TaskView {
     started_at: t.started_at,
     finished_at: t.finished_at,
     duration_ms: t.duration_ms,
+    ...(t.mocked ? { mocked: true as const } : {}),
   };
 }
 

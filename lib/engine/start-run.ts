@@ -5,11 +5,13 @@
  * failed (never left "running" with nothing queued) and the caller gets a 503.
  */
 import { buildGraph } from '../domain/graph.js';
+import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { type AuditOutbox, recordAudit } from './audit.js';
 import { executionSource, runStarted } from './audit-entries.js';
-import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
+import { type MockInput, planMocks } from './mocks.js';
+import type { ExecutionRecord, StoredPlaybook, TaskMock, TaskRecord } from './model.js';
 import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds } from './task-messages.js';
@@ -32,6 +34,18 @@ export interface StartRunInput {
   playbook_name: string;
   alert_id: string;
   alert: Record<string, unknown>;
+  /** Default `live`. */
+  mode?: RunMode;
+  /** Test runs only: what named tasks finish with instead of running. */
+  mocks?: Record<string, MockInput>;
+}
+
+/** How a run is recorded beyond its playbook and alert: what started it, its mode and its mocks. */
+export interface RunOptions {
+  trigger?: RunTrigger;
+  mode?: RunMode;
+  /** Task id -> mock (already checked against the playbook). */
+  mocks?: ReadonlyMap<string, TaskMock>;
 }
 
 export interface StartedRun {
@@ -46,9 +60,14 @@ export function planRun(
   caller: { tenant_code: string; sub: string },
   peid: string,
   now: number,
+  options: RunOptions = {},
 ): { exec: ExecutionRecord; tasks: TaskRecord[]; roots: OutgoingTaskMessage[] } {
   const graph = buildGraph(playbook.tasks);
   const roots = new Set(graph.roots);
+  const mockOf = (id: string) => {
+    const mock = options.mocks?.get(id);
+    return mock ? { mock } : {};
+  };
   const tasks: TaskRecord[] = playbook.tasks.map((def) => ({
     peid,
     tenant_code: caller.tenant_code,
@@ -69,6 +88,7 @@ export function planRun(
     duration_ms: null,
     createddate: now,
     updateddate: now,
+    ...mockOf(def.id),
   }));
   const exec: ExecutionRecord = {
     peid,
@@ -89,6 +109,8 @@ export function planRun(
     error: null,
     // The run's own tasks, the first units of its work budget (work-budget.ts).
     work_used: playbook.tasks.length,
+    mode: options.mode ?? 'live',
+    trigger: options.trigger ?? { type: 'api' },
   };
   const rootMessages = tasks
     .filter((t) => t.status === 'queued')
@@ -118,11 +140,15 @@ async function removeUnstartedRun(deps: StartRunDeps, ref: { tenant_code: string
   }
 }
 
-/** Starts a run of the caller's active playbook; answers with its peid. */
+/**
+ * Starts a run of the caller's active playbook; answers with its peid. `trigger` says what
+ * started it (the API by default); a test run's mocks are checked against the playbook's tasks.
+ */
 export async function startRun(
   deps: StartRunDeps,
   caller: { tenant_code: string; sub: string },
   input: StartRunInput,
+  trigger: RunTrigger = { type: 'api' },
 ): Promise<StartedRun> {
   const playbook = await deps.playbooks.getByName(caller.tenant_code, input.playbook_name);
   if (!playbook) throw new NotFoundError(`playbook '${input.playbook_name}' not found`);
@@ -131,9 +157,11 @@ export async function startRun(
       { path: 'playbook_name', message: 'playbook is inactive' },
     ]);
   }
+  const mode = input.mode ?? 'live';
+  const mocks = planMocks(playbook, mode, input.mocks);
   const now = deps.clock();
   const peid = deps.newId();
-  const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now);
+  const { exec, tasks, roots } = planRun(playbook, input, caller, peid, now, { trigger, mode, mocks });
   const ref = { tenant_code: caller.tenant_code, peid };
   const entry = runStarted(exec, caller.sub);
   try {

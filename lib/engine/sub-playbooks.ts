@@ -78,6 +78,8 @@ export async function startChildRun(
     { tenant_code: task.tenant_code, sub: parent.uid },
     peid,
     now,
+    // A test run's children are test runs too (out of analytics); the parent's mocks name its own tasks only.
+    { trigger: { type: 'subplaybook', parent_peid: task.peid, task_id: task.task_id }, mode: parent.mode ?? 'live' },
   );
   const { work_used: _own, ...exec } = plan.exec;
   const child: ExecutionRecord = {

@@ -3,7 +3,7 @@
  * their status; anything else is logged with its details and answered with a
  * generic 500 body, so driver messages and stack traces never reach a client.
  */
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, type ErrorCode, RateLimitedError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { type JsonResponse, jsonResponse } from './responses.js';
 
@@ -16,6 +16,7 @@ const statusByCode: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   UNPROCESSABLE: 422,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   SERVICE_UNAVAILABLE: 503,
 };
@@ -53,7 +54,12 @@ export function errorToResponse(err: unknown): JsonResponse {
     } else logger.info('request rejected', { code: err.code, message: err.message });
     const body: { code: ErrorCode; message: string; details?: unknown } = { code: err.code, message: err.message };
     if (err.details !== undefined) body.details = err.details;
-    const headers: Record<string, string> = status === 503 ? { 'retry-after': '1' } : {};
+    const headers: Record<string, string> =
+      err instanceof RateLimitedError
+        ? { 'retry-after': String(err.retryAfterSeconds) }
+        : status === 503
+          ? { 'retry-after': '1' }
+          : {};
     return jsonResponse(status, { error: body }, headers);
   }
   metrics.addMetric('Errors', MetricUnit.Count, 1);

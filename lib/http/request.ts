@@ -64,6 +64,16 @@ function bodyText(event: ApiEvent): string {
   return text;
 }
 
+/** The body's bytes exactly as API Gateway delivered them (base64 decoded), refusing bodies over the limit. */
+export function rawBody(event: ApiEvent): Buffer {
+  const raw = event.body ?? '';
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) {
+    throw new PayloadTooLargeError(`request body is larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  return bytes;
+}
+
 /** The JSON body, or a 400 naming `(body)` when it is missing or not JSON. */
 export function jsonBody(event: ApiEvent): unknown {
   const text = bodyText(event);

@@ -1,7 +1,9 @@
 /** Request schemas of the HTTP routes, compiled once at module scope. */
 import * as z from 'zod';
 import { AUDIT_ACTIONS } from '../domain/audit.js';
+import { MAX_TASKS } from '../domain/playbook-schema.js';
 import { EXECUTION_STATUSES } from '../domain/statuses.js';
+import { RUN_MODES, TRIGGER_TYPES } from '../domain/triggers.js';
 
 const name = z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}');
 
@@ -10,21 +12,64 @@ export const playbookNameParam = z.object({ name }).strict();
 /** Run ids are UUIDs; anything else cannot exist. */
 export const peidParam = z.object({ peid: z.uuid('must be a UUID') }).strict();
 
+const taskId = z.string().regex(/^[a-z0-9_]{1,64}$/, 'must be a task id ([a-z0-9_]{1,64})');
+
+/** A test run's stand-in for one task: the output it finishes with, or the error it fails with. */
+const mock = z.union([
+  z.strictObject({ output: z.json() }),
+  z.strictObject({ error: z.strictObject({ code: z.string().min(1).max(64), message: z.string().max(1000) }) }),
+]);
+
 export const runPlaybookBody = z
   .object({
     playbook_name: name,
     alert_id: z.string().min(1).max(256),
     alert: z.record(z.string(), z.unknown()).default({}),
+    // Default live (applied when the run starts: an Idempotency-Key's payload stays what v1 clients send).
+    mode: z.enum(RUN_MODES).optional(),
+    /** Task id -> mock; only with mode "test" (checked against the playbook's tasks when the run starts). */
+    mocks: z
+      .record(taskId, mock)
+      .refine((m) => Object.keys(m).length <= MAX_TASKS, `at most ${MAX_TASKS} mocks`)
+      .optional(),
   })
   .strict();
+
+/** Epoch milliseconds as a query value: digits only. */
+const epochMs = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be epoch milliseconds (digits)')
+  .transform(Number);
+
+/** The search fields of GET /executions: at most one per query (each has its own index, status folded in). */
+export const EXECUTION_SEARCH_FIELDS = ['playbook_name', 'alert_id', 'trigger', 'mode'] as const;
 
 export const executionListQuery = z
   .object({
     status: z.enum(EXECUTION_STATUSES as [string, ...string[]]).optional(),
+    playbook_name: name.optional(),
+    alert_id: z.string().min(1).max(256).optional(),
+    trigger: z.enum(TRIGGER_TYPES).optional(),
+    mode: z.enum(RUN_MODES).optional(),
+    since: epochMs.optional(),
+    until: epochMs.optional(),
     limit: z.coerce.number().int().min(1).max(100).default(20),
     before: z.string().min(1).max(256).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((q, ctx) => {
+    const given = EXECUTION_SEARCH_FIELDS.filter((f) => q[f] !== undefined);
+    for (const extra of given.slice(1)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [extra],
+        message: `combine at most one of ${EXECUTION_SEARCH_FIELDS.join(', ')} (each with status, since and until); '${given[0]}' is given`,
+      });
+    }
+    if (q.since !== undefined && q.until !== undefined && q.until <= q.since) {
+      ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
+    }
+  });
 
 /** The Idempotency-Key header: printable, bounded. */
 export const idempotencyKeyHeader = z
@@ -59,13 +104,6 @@ export const playbookVersionsQuery = z
     before: versionNumber.optional(),
   })
   .strict();
-
-/** Epoch milliseconds, as decimal digits. */
-const epochMs = z
-  .string()
-  .regex(/^[0-9]{1,16}$/, 'must be epoch milliseconds (a non-negative integer)')
-  .transform(Number)
-  .refine((n) => Number.isSafeInteger(n), 'must be a safe integer');
 
 export const auditListQuery = z
   .object({

@@ -5,11 +5,13 @@
  * the contract's error answers, and finally Ctrl-C (SIGINT to the start script), which must stop
  * everything it started and free ports 3000, 3002 and 3010.
  */
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../scripts/lib/token.js';
 import {
+  API,
   alive,
   BOOT_TIMEOUT_MS,
   call,
@@ -159,6 +161,78 @@ describe('npm start (serverless offline, stage local)', () => {
     expect(reap.status).toBe(200);
     expect(await reap.json()).toMatchObject({ examined: expect.any(Number), timedOut: expect.any(Number) });
   });
+
+  /** Polls a run until it is no longer running. */
+  async function finished(id: string): Promise<Record<string, unknown>> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const run = await call('GET', `/executions/${id}`, { token });
+      expect(run.status).toBe(200);
+      const body = run.body as Record<string, unknown>;
+      if (body.execution_status !== 'running') return body;
+      if (Date.now() > deadline)
+        throw new Error(`run still running: ${JSON.stringify(body)}\n${npm.output.slice(-3000)}`);
+      await sleep(300);
+    }
+  }
+
+  it('a signed webhook delivery over HTTP (no JWT) starts a run; a forged one gets the 401 body', async () => {
+    const created = await call('POST', '/playbooks/enrich-and-block/webhooks', {
+      token,
+      body: { alert_id: 'edr-{{ detail.id }}', alert: '{{ {"src_ip": detail.src_ip} }}' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { url, secret } = created.body as { url: string; secret: string };
+    const raw = JSON.stringify({ detail: { id: 'e2e-1', src_ip: '203.0.113.7' } });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = `sha256=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`;
+    const deliver = (signature: string) =>
+      fetch(`${API}${url}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-playbook-timestamp': ts, 'x-playbook-signature': signature },
+        body: raw,
+        signal: AbortSignal.timeout(30_000),
+      });
+    const accepted = await deliver(sig);
+    const body = (await accepted.json()) as { peid: string };
+    expect(accepted.status, JSON.stringify(body)).toBe(202);
+    const run = await finished(body.peid);
+    expect(run).toMatchObject({
+      execution_status: 'completed',
+      alert_id: 'edr-e2e-1',
+      trigger: { type: 'webhook' },
+      mode: 'live',
+    });
+    const forged = await deliver(`sha256=${'0'.repeat(64)}`);
+    expect(forged.status).toBe(401);
+    expect(await forged.json()).toEqual({ error: { code: 'UNAUTHORIZED', message: 'invalid webhook request' } });
+  });
+
+  it('a schedule slot starts one run when runSchedules is invoked through the lambda port', async () => {
+    const set = await call('PUT', '/playbooks/enrich-and-block/schedule', {
+      token,
+      body: { every_minutes: 1, alert: { src_ip: '203.0.113.7' } },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const slot = (set.body as { next_run_at: number }).next_run_at;
+    // The slot is at most a minute away (`npm start` may fire runSchedules itself meanwhile).
+    await sleep(Math.max(0, slot - Date.now()) + 1_000);
+    const invoke = () =>
+      fetch(`${LAMBDA}/2015-03-31/functions/playbook-service-local-runSchedules/invocations`, {
+        method: 'POST',
+        body: readFileSync(path.join(ROOT, 'events', 'runSchedules.json'), 'utf8'),
+      });
+    const answers = await Promise.all([invoke(), invoke()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    // Stop further slots before counting.
+    expect((await call('DELETE', '/playbooks/enrich-and-block/schedule', { token })).status).toBe(204);
+    const list = await call('GET', '/executions?trigger=schedule&limit=100', { token });
+    const runs = (list.body as { items: Array<{ peid: string; trigger: { slot: number } }> }).items.filter(
+      (r) => r.trigger.slot === slot,
+    );
+    expect(runs).toHaveLength(1);
+    expect(await finished(runs[0]?.peid ?? '')).toMatchObject({ execution_status: 'completed', uid: 'schedule' });
+  }, 120_000);
 
   it("bad requests get the contract's 4xx bodies through serverless-offline, never a 502", async () => {
     const typo = await call('POST', '/playbooks', {

@@ -106,6 +106,9 @@ beforeAll(async () => {
       }),
       execution('tenant-a', 'delta', 100_000, { createddate: now - 31 * DAY }),
       execution('tenant-a', 'hotel', 5_000, { createddate: now - 40 * DAY }),
+      // Excluded: test runs (mocked tasks say nothing of a playbook's real runtime).
+      execution('tenant-a', 'bravo', 99_999, { mode: 'test' }),
+      execution('tenant-a', 'india', 90_000, { mode: 'test' }),
       // Another tenant, with a playbook of the same name.
       execution('tenant-b', 'bravo', 5),
       execution('tenant-b', 'bravo', 7),

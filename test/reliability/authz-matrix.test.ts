@@ -7,6 +7,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signWebhook } from '../../lib/domain/webhook-signature.js';
 import { mintToken } from '../../scripts/lib/token.js';
 import { type ApiRequest, type ApiResponse, api, ROUTES, type Route } from '../support/api.js';
 import { TEST_JWT_SECRET } from '../support/endpoints.js';
@@ -172,7 +173,72 @@ const CASES: Record<string, Case> = {
     own: 202,
     request: async () => ({ path: `/executions/${await h.startRun('authz-pb')}/cancel`, req: {} }),
   },
+  'POST /playbooks/{name}/webhooks': {
+    own: 201,
+    request: async () => ({ path: '/playbooks/authz-pb/webhooks', req: { body: { alert_id: '{{ id }}' } } }),
+  },
+  'GET /playbooks/{name}/webhooks': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb/webhooks', req: {} }),
+  },
+  'DELETE /playbooks/{name}/webhooks/{hook_id}': {
+    own: 204,
+    request: async () => ({ path: `/playbooks/authz-pb/webhooks/${(await newHook()).hook_id}`, req: {} }),
+  },
+  'PUT /playbooks/{name}/schedule': {
+    own: 200,
+    request: async () => ({ path: '/playbooks/authz-pb/schedule', req: { body: { every_minutes: 60 } } }),
+  },
+  'GET /playbooks/{name}/schedule': {
+    own: 200,
+    request: async () => {
+      await ownSchedule();
+      return { path: '/playbooks/authz-pb/schedule', req: {} };
+    },
+  },
+  'DELETE /playbooks/{name}/schedule': {
+    own: 204,
+    request: async () => {
+      await ownSchedule();
+      return { path: '/playbooks/authz-pb/schedule', req: {} };
+    },
+  },
+  // No JWT at all: a delivery signed with the hook's secret (which must never be logged either).
+  'POST /hooks/{hook_id}': {
+    own: 202,
+    request: async () => {
+      const hook = await newHook();
+      const raw = JSON.stringify({ id: `d-${++counter}`, user: ALERT_MARKER });
+      const ts = String(nowS());
+      return {
+        path: `/hooks/${hook.hook_id}`,
+        req: {
+          rawBody: raw,
+          headers: {
+            'x-playbook-timestamp': ts,
+            'x-playbook-signature': signWebhook(hook.secret, ts, Buffer.from(raw)),
+          },
+        },
+      };
+    },
+  },
 };
+
+/** Webhook secrets handed out in this file (checked against the logs). */
+const hookSecrets: string[] = [];
+
+async function newHook(): Promise<{ hook_id: string; secret: string }> {
+  const res = await api('POST', '/playbooks/authz-pb/webhooks', { token: h.tokenA, body: {} });
+  if (res.status !== 201) throw new Error(`create hook: ${res.status} ${JSON.stringify(res.body)}`);
+  const hook = res.body as { hook_id: string; secret: string };
+  hookSecrets.push(hook.secret);
+  return hook;
+}
+
+async function ownSchedule(): Promise<void> {
+  const res = await api('PUT', '/playbooks/authz-pb/schedule', { token: h.tokenA, body: { every_minutes: 60 } });
+  if (res.status !== 200) throw new Error(`set schedule: ${res.status} ${JSON.stringify(res.body)}`);
+}
 
 /** Logs at DEBUG for the rest of the file (the middleware would reset the level per invocation) and keeps them. */
 async function captureLogs(): Promise<void> {
@@ -252,10 +318,12 @@ describe('authorization matrix', () => {
     expect((await api('GET', '/playbooks/authz-pb', { token: h.tokenA })).status).toBe(200);
   });
 
-  it('no token: 401 on every authenticated route, the health check stays open', async () => {
+  it('no token: 401 on every authenticated route; the health check and signed webhook deliveries need none', async () => {
     for (const route of ROUTES) {
       const res = await call(route, undefined);
-      expect(res.status, `${route.method} ${route.path}`).toBe(route.auth ? 401 : 200);
+      expect(res.status, `${route.method} ${route.path}`).toBe(
+        route.auth ? 401 : CASES[`${route.method} ${route.path}`]?.own,
+      );
     }
     for (const header of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'bearer\ttoken with spaces']) {
       const res = await api('GET', '/executions', { headers: { authorization: header } });
@@ -285,5 +353,8 @@ describe('authorization matrix', () => {
     }
     expect(logs.includes(TEST_JWT_SECRET)).toBe(false);
     expect(logs.includes(ALERT_MARKER)).toBe(false);
+    expect(hookSecrets.length).toBeGreaterThan(2);
+    for (const hookSecret of hookSecrets) expect(logs.includes(hookSecret), 'a webhook secret was logged').toBe(false);
+    expect(logs.includes(process.env.WEBHOOK_SIGNING_KEY as string)).toBe(false);
   });
 });

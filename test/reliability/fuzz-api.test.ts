@@ -10,6 +10,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
+import { signWebhook } from '../../lib/domain/webhook-signature.js';
 import { type ApiRequest, type ApiResponse, api, ROUTES } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';
 import { directDb } from './support/fixtures.js';
@@ -24,6 +25,7 @@ const perRoute = new Map<string, number>();
 
 const TARGET = 'fuzz-target';
 const EXISTING_PEID = { value: '' };
+const EXISTING_HOOK = { value: '', secret: '' };
 
 function validPlaybook(name = TARGET): Record<string, unknown> {
   return {
@@ -56,6 +58,12 @@ beforeAll(async () => {
   direct = await directDb();
   await h.createPlaybook(validPlaybook());
   EXISTING_PEID.value = await h.startRun(TARGET, { src_ip: '203.0.113.1' });
+  const hook = await api('POST', `/playbooks/${TARGET}/webhooks`, { token: h.tokenA, body: { alert_id: '{{ id }}' } });
+  const created = hook.body as { hook_id: string; secret: string };
+  EXISTING_HOOK.value = created.hook_id;
+  EXISTING_HOOK.secret = created.secret;
+  const schedule = await api('PUT', `/playbooks/${TARGET}/schedule`, { token: h.tokenA, body: { cron: '0 0 1 1 *' } });
+  if (hook.status !== 201 || schedule.status !== 200) throw new Error('fuzz fixtures: hook or schedule not created');
 });
 afterAll(async () => {
   console.log(
@@ -299,6 +307,14 @@ function encodable(s: string): boolean {
   }
 }
 
+function isJsonObject(s: string): boolean {
+  try {
+    return isPlainObj(JSON.parse(s));
+  } catch {
+    return false;
+  }
+}
+
 function isJson(s: string): boolean {
   try {
     const v = JSON.parse(s) as unknown;
@@ -416,6 +432,13 @@ describe('fuzzing every route with invalid input', () => {
       'GET /playbooks/{name}/versions/{version}',
       'POST /playbooks/{name}/versions/{version}/restore',
       'GET /audit',
+      'POST /playbooks/{name}/webhooks',
+      'GET /playbooks/{name}/webhooks',
+      'DELETE /playbooks/{name}/webhooks/{hook_id}',
+      'POST /hooks/{hook_id}',
+      'PUT /playbooks/{name}/schedule',
+      'GET /playbooks/{name}/schedule',
+      'DELETE /playbooks/{name}/schedule',
     ]);
     expect(ROUTES.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -457,6 +480,19 @@ describe('fuzzing every route with invalid input', () => {
       [
         'alert',
         fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.jsonValue({ maxDepth: 2 })), fc.boolean()),
+      ],
+      ['mode', fc.oneof(notAString, fc.constantFrom('TEST', 'dry', ''), unicodeString)],
+      [
+        'mocks',
+        fc.oneof(
+          notAString.filter((v) => !isPlainObj(v)),
+          // Mocks in a live run, an unknown task, a malformed mock, a bad task id.
+          fc.constant({ lookup: { output: 1 } }),
+          fc.jsonValue({ maxDepth: 2 }).map((v) => ({ nope: { output: v } })),
+          fc.constantFrom({ lookup: {} }, { lookup: { output: 1, error: { code: 'x', message: 'y' } } }),
+          fc.constantFrom({ lookup: { error: { code: '', message: 'm' } } }, { 'Bad Id': { output: 1 } }),
+          mongoOperator.map((op) => ({ lookup: op })),
+        ),
       ],
     ];
     const invalidRun = fc.oneof(
@@ -520,13 +556,24 @@ describe('fuzzing every route with invalid input', () => {
       // API Gateway only ever delivers valid UTF-8: a lone surrogate cannot be in a URL.
       .filter((s) => s.length > 0 && encodable(s));
     const paramRoutes = ROUTES.filter((r) => r.path.includes('{'));
+    /** A valid body for the route (so the path is what decides), for `name`. */
+    const bodyFor = (route: (typeof ROUTES)[number], name: string) =>
+      route.path.endsWith('/schedule') && route.method === 'PUT'
+        ? { every_minutes: 60 }
+        : route.method === 'PUT'
+          ? validPlaybook(name)
+          : undefined;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paramRoutes), anyParam, fc.boolean(), async (route, param, otherTenant) => {
         const path = fill(route.path, param);
-        const body = route.method === 'PUT' ? validPlaybook(param) : undefined;
-        const res = await send(route.method, path, { token: otherTenant ? h.tokenB : h.tokenA, body });
+        const res = await send(route.method, path, {
+          token: otherTenant ? h.tokenB : h.tokenA,
+          body: bodyFor(route, param),
+        });
         expectContractError(res, `${route.method} ${path.slice(0, 200)}`);
-        expect([400, 404], `${route.method} ${path.slice(0, 200)}`).toContain(res.status);
+        // A delivery to anything but a hook is the one 401 (a hook id is never confirmed or denied otherwise).
+        const expected = route.auth ? [400, 404] : [401];
+        expect(expected, `${route.method} ${path.slice(0, 200)}`).toContain(res.status);
       }),
       opts(RUNS * 2),
     );
@@ -550,13 +597,15 @@ describe('fuzzing every route with invalid input', () => {
       opts(RUNS),
     );
     // The tenant's own resources, seen with the other tenant's token: exactly like unknown ones.
-    for (const route of paramRoutes) {
-      const id = route.path.includes('{peid}') ? EXISTING_PEID.value : TARGET;
-      const path = route.path.replace(/\{(name|peid)\}/, id).replace('{version}', '1');
-      const res = await send(route.method, path, {
-        token: h.tokenB,
-        body: route.method === 'PUT' ? validPlaybook(TARGET) : undefined,
-      });
+    const ids: Record<string, string> = {
+      name: TARGET,
+      peid: EXISTING_PEID.value,
+      hook_id: EXISTING_HOOK.value,
+      version: '1',
+    };
+    for (const route of paramRoutes.filter((r) => r.auth)) {
+      const path = route.path.replace(/\{([^}]+)\}/g, (_, p: string) => ids[p] ?? p);
+      const res = await send(route.method, path, { token: h.tokenB, body: bodyFor(route, TARGET) });
       expectContractError(res, `other tenant ${route.method} ${path}`);
       expect(res.status, `other tenant ${route.method} ${path}`).toBe(404);
     }
@@ -597,23 +646,52 @@ describe('fuzzing every route with invalid input', () => {
           hugeString(513),
         )
         .map((v) => ({ before: v })),
-      // The audit log's time range and action (unknown keys elsewhere).
+      // The time ranges of /audit and /executions, the audit log's action and the search filters
+      // of /executions (unknown keys elsewhere).
       fc
         .tuple(
           fc.constantFrom('since', 'until'),
           fc.oneof(
-            fc.constantFrom('-1', '1.5', 'now', '', '1e12', '99999999999999999', '{"$gt":0}', '2026-11-27'),
-            unicodeString.filter((v) => !/^[0-9]{1,16}$/.test(v)),
+            fc.constantFrom(
+              '',
+              '-1',
+              '1e12',
+              '1.5',
+              'NaN',
+              'now',
+              'yesterday',
+              '2026-11-27',
+              '{"$gt":0}',
+              '9'.repeat(16),
+              '99999999999999999',
+            ),
+            unicodeString,
           ),
         )
+        .filter(([, v]) => !/^\d{1,15}$/.test(v))
         .map(([k, v]) => ({ [k]: v })),
-      fc.constantFrom({ since: '2000', until: '1000' }, { since: '5', until: '5' }),
       fc
         .oneof(
           fc.constantFrom('playbook.*', 'PLAYBOOK.CREATE', 'run', '', '{"$ne":null}'),
           unicodeString.filter((v) => !v.includes('.')),
         )
         .map((v) => ({ action: v })),
+      fc
+        .tuple(
+          fc.constantFrom('trigger', 'mode', 'playbook_name'),
+          fc.oneof(badName, fc.constantFrom('API', 'cron', 'dry')),
+        )
+        .filter(([k, v]) => !(k === 'playbook_name' && /^[a-z0-9-]{1,64}$/.test(v)))
+        .map(([k, v]) => ({ [k]: v })),
+      fc.constantFrom(
+        { alert_id: '' },
+        { alert_id: 'x'.repeat(257) },
+        { since: '2000', until: '1000' },
+        { since: '5', until: '5' },
+        { playbook_name: 'a', mode: 'test' },
+        { alert_id: 'a', trigger: 'api' },
+        { trigger: 'webhook', mode: 'live' },
+      ),
     );
     const before = await counts();
     await fc.assert(
@@ -632,6 +710,149 @@ describe('fuzzing every route with invalid input', () => {
       }),
       opts(RUNS * 2),
     );
+    expect(await counts()).toEqual(before);
+  });
+
+  it('webhook and schedule definitions: invalid bodies are a 400 (or 413) and store nothing', async () => {
+    const before = await counts();
+    // Invalid as either mapping; a plain text or mixed template is an alert_id, never an alert (an object).
+    const badMapping = fc.oneof(
+      notAString,
+      fc.constant(''),
+      hugeString(4097),
+      invalidJsonata.map((e) => `{{ ${e} }}`),
+      fc.constantFrom('{{ unclosed', 'stray }}'),
+    );
+    const badHook = fc.oneof(
+      fc.oneof(badMapping, fc.constantFrom('text only', 'a {{ b }} c')).map((v) => JSON.stringify({ alert: v })),
+      badMapping.map((v) => JSON.stringify({ alert_id: v })),
+      fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => {
+        const b: Record<string, unknown> = {};
+        setKey(b, k, v);
+        return JSON.stringify(b);
+      }),
+      fc
+        .jsonValue({ maxDepth: 3 })
+        .filter((v) => !isPlainObj(v))
+        .map((v) => JSON.stringify(v)),
+      fc.string({ maxLength: 40 }).filter((x) => x.trim() !== '' && !isJsonObject(x)),
+    );
+    await fc.assert(
+      fc.asyncProperty(badHook, async (raw) => {
+        const res = await send('POST', `/playbooks/${TARGET}/webhooks`, { token: h.tokenA, rawBody: raw });
+        expectContractError(res, `webhook ${raw.slice(0, 200)}`);
+      }),
+      opts(RUNS),
+    );
+    const badSchedule = fc.oneof(
+      fc
+        .oneof(
+          notAString,
+          fc.constantFrom(
+            '',
+            '* * * *',
+            '0 0 * * * *',
+            '@hourly',
+            '? * * * *',
+            '61 * * * *',
+            '0 0 30 2 *',
+            '*/0 * * * *',
+          ),
+          hugeString(129),
+          unicodeString,
+        )
+        .map((cron) => JSON.stringify({ cron })),
+      fc
+        .oneof(
+          notAString.filter((v) => typeof v !== 'number'),
+          hugeNumber,
+          fc.constantFrom(0, 10_081, 1.5, '5'),
+        )
+        .map((every_minutes) => JSON.stringify({ every_minutes })),
+      fc.constant(JSON.stringify({ cron: '* * * * *', every_minutes: 5 })),
+      fc
+        .oneof(fc.string(), fc.integer(), fc.array(fc.integer()))
+        .map((alert) => JSON.stringify({ every_minutes: 5, alert })),
+      notAString.filter((v) => typeof v !== 'boolean').map((enabled) => JSON.stringify({ every_minutes: 5, enabled })),
+      fc.tuple(unknownKey, fc.jsonValue({ maxDepth: 2 })).map(([k, v]) => {
+        const b: Record<string, unknown> = { every_minutes: 5 };
+        setKey(b, k, v);
+        return JSON.stringify(b);
+      }),
+      fc.string({ maxLength: 40 }).filter((x) => !isJsonObject(x)),
+    );
+    const schedule = await api('GET', `/playbooks/${TARGET}/schedule`, { token: h.tokenA });
+    await fc.assert(
+      fc.asyncProperty(badSchedule, async (raw) => {
+        const res = await send('PUT', `/playbooks/${TARGET}/schedule`, { token: h.tokenA, rawBody: raw });
+        expectContractError(res, `schedule ${raw.slice(0, 200)}`);
+      }),
+      opts(RUNS),
+    );
+    expect(await counts()).toEqual(before);
+    expect((await api('GET', `/playbooks/${TARGET}/schedule`, { token: h.tokenA })).body).toEqual(schedule.body);
+  });
+
+  it('POST /hooks/{hook_id}: forged, malformed and oversized deliveries are a 4xx and start nothing', async () => {
+    const before = await counts();
+    const now = () => Math.floor(Date.now() / 1000);
+    const header = fc.oneof(
+      fc.constant(undefined),
+      fc.string({ maxLength: 80 }),
+      unicodeString,
+      hugeString(200),
+      fc.constantFrom('sha256=', `sha256=${'0'.repeat(64)}`, `sha256=${'g'.repeat(64)}`, '{"$ne":null}', '0', '-1'),
+    );
+    const delivery = fc.record({
+      hook: fc.oneof(fc.constant(EXISTING_HOOK.value), fc.string({ minLength: 1, maxLength: 40 }).filter(encodable)),
+      raw: fc.oneof(fc.json({ maxDepth: 3 }), fc.string({ maxLength: 100 }), invalidPlaybookBody),
+      ts: fc.oneof(
+        header,
+        fc.integer({ min: -10_000, max: 10_000 }).map((d) => String(now() + d)),
+      ),
+      sig: header,
+      deliveryId: header,
+      base64: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(delivery, async ({ hook, raw, ts, sig, deliveryId, base64 }) => {
+        const headers: Record<string, string> = {};
+        if (ts !== undefined) headers['x-playbook-timestamp'] = ts;
+        if (sig !== undefined) headers['x-playbook-signature'] = sig;
+        if (deliveryId !== undefined) headers['x-playbook-delivery'] = deliveryId;
+        const res = await send('POST', `/hooks/${encodeURIComponent(hook)}`, {
+          headers,
+          ...(base64 ? { base64Body: Buffer.from(raw) } : { rawBody: raw }),
+        });
+        expectContractError(res, `delivery ${JSON.stringify({ hook, ts, sig }).slice(0, 200)}`);
+        expect(res.status).toBe(401);
+      }),
+      opts(RUNS * 2),
+    );
+    // Signed with the hook's secret but not usable: a 4xx naming what, nothing started.
+    const signed = async (raw: string, extra: Record<string, string> = {}) => {
+      const ts = String(now());
+      return send('POST', `/hooks/${EXISTING_HOOK.value}`, {
+        headers: {
+          'x-playbook-timestamp': ts,
+          'x-playbook-signature': signWebhook(EXISTING_HOOK.secret, ts, Buffer.from(raw)),
+          ...extra,
+        },
+        rawBody: raw,
+      });
+    };
+    for (const [raw, extra, status] of [
+      ['not json', {}, 400],
+      ['{"no_id":1}', {}, 400],
+      ['[1]', {}, 400],
+      ['{"id":1}', { 'x-playbook-delivery': 'has space' }, 400],
+      [JSON.stringify({ id: 'x', pad: 'p'.repeat(260 * 1024) }), {}, 413],
+      [`${'['.repeat(50_000)}${']'.repeat(50_000)}`, {}, 400],
+    ] as const) {
+      const res = await signed(raw, extra);
+      expectContractError(res, `signed ${raw.slice(0, 40)}`);
+      expect(res.status, raw.slice(0, 40)).toBe(status);
+    }
     expect(await counts()).toEqual(before);
   });
 

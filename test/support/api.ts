@@ -56,6 +56,29 @@ export const ROUTES: Route[] = [
     auth: true,
     load: () => import('../../functions/playbooks.js'),
   },
+  ...(
+    [
+      ['POST', '/playbooks/{name}/webhooks'],
+      ['GET', '/playbooks/{name}/webhooks'],
+      ['DELETE', '/playbooks/{name}/webhooks/{hook_id}'],
+      ['PUT', '/playbooks/{name}/schedule'],
+      ['GET', '/playbooks/{name}/schedule'],
+      ['DELETE', '/playbooks/{name}/schedule'],
+    ] as const
+  ).map(([method, path]) => ({
+    method,
+    path,
+    fn: 'triggers',
+    auth: true,
+    load: () => import('../../functions/triggers.js'),
+  })),
+  {
+    method: 'POST',
+    path: '/hooks/{hook_id}',
+    fn: 'webhook',
+    auth: false,
+    load: () => import('../../functions/webhook.js'),
+  },
   {
     method: 'GET',
     path: '/playbooks/{name}/versions',
@@ -142,6 +165,8 @@ export interface ApiRequest {
   body?: unknown;
   /** Sent as-is instead of JSON-encoding `body`. */
   rawBody?: string;
+  /** Sent base64-encoded with isBase64Encoded (as API Gateway passes a binary body). */
+  base64Body?: Uint8Array;
   headers?: Record<string, string>;
   query?: Record<string, string>;
 }
@@ -214,8 +239,11 @@ export async function api(method: string, path: string, req: ApiRequest = {}): P
       ...requestContext(method, path),
       ...(authorizerContext ? { authorizer: { lambda: authorizerContext } } : {}),
     },
-    body: req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body)),
-    isBase64Encoded: false,
+    body:
+      req.base64Body !== undefined
+        ? Buffer.from(req.base64Body).toString('base64')
+        : (req.rawBody ?? (req.body === undefined ? undefined : JSON.stringify(req.body))),
+    isBase64Encoded: req.base64Body !== undefined,
   };
   const { handler } = (await found.route.load()) as { handler: Handler };
   const res = (await handler(event as never, lambdaContext(found.route.fn))) as {

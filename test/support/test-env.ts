@@ -19,6 +19,7 @@ Object.assign(process.env, {
   DYNAMODB_ENDPOINT: ep.dynamodbEndpoint,
   IDEMPOTENCY_TABLE: ep.idempotencyTable,
   AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  WEBHOOK_SIGNING_KEY: 'test-webhook-signing-key-0123456789abcdef',
   POWERTOOLS_METRICS_DISABLED: 'true',
   POWERTOOLS_TRACE_ENABLED: 'false',
   POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',

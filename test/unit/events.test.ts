@@ -26,6 +26,7 @@ import {
   runPlaybookBody,
 } from '../../lib/http/schemas.js';
 import { timelineQuery } from '../../lib/http/timeline.js';
+import { hookIdParam, scheduleBody, webhookCreateBody } from '../../lib/http/trigger-schemas.js';
 import { ROUTES, type Route } from '../support/api.js';
 import { lambdaContext } from '../support/lambda-context.js';
 
@@ -217,7 +218,18 @@ const paramByName: Record<string, z.ZodType> = {
   name: playbookNameParam,
   peid: peidParam,
   version: playbookVersionParam,
+  hook_id: hookIdParam,
 };
+
+/** A webhook delivery's headers (any value is answered, a bad one with the same 401; these are the well-formed ones). */
+const deliveryHeaders = z.looseObject({
+  'x-playbook-timestamp': z.string().regex(/^\d{1,12}$/),
+  'x-playbook-signature': z.string().regex(/^sha256=[0-9a-f]{64}$/),
+  'x-playbook-delivery': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,128}$/)
+    .optional(),
+});
 
 /** What the handler's own input schemas say about an HTTP event: empty when it is acceptable. */
 function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): string[] {
@@ -238,7 +250,7 @@ function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): st
   let body: unknown;
   if (ev.body !== undefined) {
     try {
-      body = JSON.parse(ev.body);
+      body = JSON.parse(ev.isBase64Encoded ? Buffer.from(ev.body, 'base64').toString('utf8') : ev.body);
     } catch {
       problems.push('body is not JSON');
     }
@@ -260,6 +272,12 @@ function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): st
     check('body', runPlaybookBody, body);
     const key = ev.headers['idempotency-key'];
     if (key !== undefined) check('Idempotency-Key', idempotencyKeyHeader, key);
+  } else if (routeKey === 'POST /playbooks/{name}/webhooks') {
+    if (ev.body !== undefined) check('body', webhookCreateBody, body);
+  } else if (routeKey === 'PUT /playbooks/{name}/schedule') {
+    check('body', scheduleBody, body);
+  } else if (routeKey === 'POST /hooks/{hook_id}') {
+    check('delivery headers', deliveryHeaders, ev.headers);
   } else if (ev.body !== undefined && ev.body.length > 0) {
     problems.push('body on a route that takes none');
   }

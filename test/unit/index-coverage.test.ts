@@ -12,6 +12,7 @@ import path from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { INDEXES } from '../../lib/adapters/mongo/collections.js';
+import { executionSearch } from '../../lib/adapters/mongo/execution-search.js';
 import {
   declaredQueries,
   filterAlternatives,
@@ -20,6 +21,10 @@ import {
   misfit,
   type QuerySpec,
 } from '../../lib/adapters/mongo/indexed.js';
+import { RUN_QUERIES } from '../../lib/adapters/mongo/run-store.js';
+import type { ExecutionQuery } from '../../lib/engine/ports.js';
+import { encodeCursor } from '../../lib/engine/runs.js';
+import { EXECUTION_SEARCH_FIELDS, executionListQuery } from '../../lib/http/schemas.js';
 
 const dir = path.resolve(import.meta.dirname, '../../lib/adapters/mongo');
 const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
@@ -276,5 +281,94 @@ describe('indexed() at run time', () => {
       ['a', 'c'],
     ]);
     expect(misfit(spec, ['tenant_code', 'status', 'category_id', 'name'])).toBeNull();
+  });
+});
+
+describe('GET /executions: every search the API accepts is served by an index', () => {
+  /** The query spec the run store sends a search with (run-store.ts listExecutions). */
+  const specFor = (field: string | undefined, status: boolean): QuerySpec =>
+    field === 'playbook_name'
+      ? RUN_QUERIES.execsByPlaybook
+      : field === 'alert_id'
+        ? RUN_QUERIES.execsByAlert
+        : field === 'trigger.type'
+          ? RUN_QUERIES.execsByTrigger
+          : field === 'mode'
+            ? RUN_QUERIES.execsByMode
+            : status
+              ? RUN_QUERIES.execsByStatus
+              : RUN_QUERIES.execsNewest;
+  const sample: Record<string, string[]> = {
+    playbook_name: ['enrich-ip'],
+    alert_id: ['alert-1'],
+    // The values older runs stand for when they lack the field ($in with null) and the others.
+    trigger: ['api', 'webhook', 'schedule', 'subplaybook'],
+    mode: ['live', 'test'],
+  };
+  const modifiers: Record<string, string> = {
+    status: 'failed',
+    since: '1790000000000',
+    until: '1790000600000',
+    before: encodeCursor({ createddate: 1790000300000, peid: '7d5e2c1a-0000-4000-8000-000000000001' }),
+  };
+  /** Every subset of the modifiers. */
+  const subsets = (keys: string[]): string[][] => {
+    const out: string[][] = [[]];
+    for (const k of keys) for (const x of out.slice()) out.push([...x, k]);
+    return out;
+  };
+
+  /** The query the handler builds from a parsed query string (functions/executions.ts). */
+  function toExecutionQuery(raw: Record<string, string>): ExecutionQuery {
+    const { status, before, ...search } = executionListQuery.parse(raw);
+    const cursor = before === undefined ? undefined : JSON.parse(Buffer.from(before, 'base64url').toString('utf8'));
+    return {
+      ...search,
+      ...(status ? { status: status as ExecutionQuery['status'] } : {}),
+      ...(cursor ? { before: { createddate: cursor[0], peid: cursor[1] } } : {}),
+    };
+  }
+
+  it('each search field alone or none, with any of status, since, until and the cursor', () => {
+    const problems: string[] = [];
+    let checked = 0;
+    const searches: Array<Record<string, string>> = [
+      {},
+      ...Object.entries(sample).flatMap(([k, vs]) => vs.map((v) => ({ [k]: v }))),
+    ];
+    for (const search of searches) {
+      for (const mods of subsets(Object.keys(modifiers))) {
+        const raw = { ...search, ...Object.fromEntries(mods.map((m) => [m, modifiers[m] as string])) };
+        const query = toExecutionQuery(raw);
+        const { field, where } = executionSearch('acme', query);
+        const spec = specFor(field, query.status !== undefined);
+        checked += 1;
+        for (const p of specProblems(spec)) problems.push(`${JSON.stringify(raw)}: ${p}`);
+        try {
+          indexed(spec, where);
+        } catch (err) {
+          problems.push(`${JSON.stringify(raw)}: ${(err as Error).message}`);
+        }
+        // A search field is followed by the status in its index: the filter always names one (or all four).
+        if (field !== undefined && !('execution_status' in where)) problems.push(`${JSON.stringify(raw)}: no status`);
+        if (spec.sort?.by !== 'index') problems.push(`${JSON.stringify(raw)}: sorted in memory`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBe(9 * 16);
+  });
+
+  it('two search fields at once are refused (400 naming the second), so no unserved search reaches the store', () => {
+    for (const [i, a] of EXECUTION_SEARCH_FIELDS.entries()) {
+      for (const b of EXECUTION_SEARCH_FIELDS.slice(i + 1)) {
+        const r = executionListQuery.safeParse({ [a]: sample[a]?.[0], [b]: sample[b]?.[0] });
+        expect(r.success, `${a} + ${b}`).toBe(false);
+        expect(
+          r.error?.issues.map((x) => x.path.join('.')),
+          `${a} + ${b}`,
+        ).toContain(b);
+      }
+    }
+    expect(() => executionSearch('acme', { limit: 1, playbook_name: 'a', mode: 'test' })).toThrow(/at most one/);
   });
 });

@@ -18,6 +18,7 @@ import {
   runPlaybookBody,
 } from '../../lib/http/schemas.js';
 import { timelineQuery } from '../../lib/http/timeline.js';
+import { scheduleBody, webhookCreateBody } from '../../lib/http/trigger-schemas.js';
 import { ROUTES } from '../support/api.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -133,7 +134,7 @@ describe('routes', () => {
     expect(apiOperations.map(key).sort()).toEqual(slsRoutes.map(key).sort());
   });
 
-  it('authentication agrees: only GET /health is public, everywhere', () => {
+  it('authentication agrees: only GET /health and the signed webhook deliveries are public, everywhere', () => {
     expect(openapi.security).toEqual([{ bearerAuth: [] }]);
     for (const route of ROUTES) {
       const sl = slsRoutes.find((r) => key(r) === key(route));
@@ -148,7 +149,7 @@ describe('routes', () => {
         expect(Object.keys(op.responses), key(route)).toEqual(expect.arrayContaining(['401', '403']));
       }
     }
-    expect(ROUTES.filter((r) => !r.auth).map(key)).toEqual(['GET /health']);
+    expect(ROUTES.filter((r) => !r.auth).map(key)).toEqual(['GET /health', 'POST /hooks/{hook_id}']);
   });
 
   it('every operation has a unique operationId and documents its path parameters', () => {
@@ -209,6 +210,23 @@ describe('request schemas follow the zod schemas the handlers use', () => {
   it('the run request', () => {
     expect(schemaNamed('RunRequest').additionalProperties).toBe(false);
     expect(propertyNames(schemaNamed('RunRequest'))).toEqual(zodKeys(runPlaybookBody));
+  });
+
+  it('the webhook and schedule requests', () => {
+    expect(schemaNamed('WebhookRequest').additionalProperties).toBe(false);
+    expect(propertyNames(schemaNamed('WebhookRequest'))).toEqual(zodKeys(webhookCreateBody));
+    expect(schemaNamed('ScheduleRequest').additionalProperties).toBe(false);
+    expect(propertyNames(schemaNamed('ScheduleRequest'))).toEqual(zodKeys(scheduleBody));
+    expect(
+      operation('POST', '/playbooks/{name}/webhooks').op.requestBody?.content['application/json']?.schema.$ref,
+    ).toBe('#/components/schemas/WebhookRequest');
+    expect(
+      operation('PUT', '/playbooks/{name}/schedule').op.requestBody?.content['application/json']?.schema.$ref,
+    ).toBe('#/components/schemas/ScheduleRequest');
+    const delivery = operation('POST', '/hooks/{hook_id}').op;
+    expect(Object.keys(delivery.responses)).toEqual(expect.arrayContaining(['202', '400', '401', '409', '413', '429']));
+    const headers = (delivery.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+    expect(headers.sort()).toEqual(['X-Playbook-Delivery', 'X-Playbook-Signature', 'X-Playbook-Timestamp']);
   });
 
   it('the query parameters of the list and timeline routes', () => {

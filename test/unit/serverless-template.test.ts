@@ -43,6 +43,9 @@ const logicalName = (fn: string) => fn.charAt(0).toUpperCase() + fn.slice(1);
  * Least privilege, function by function: what each role may do besides writing its own log
  * group and X-Ray segments, as `action resource-logical-id`. A new function needs a line here.
  */
+const READ_WEBHOOK_KEY =
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a CloudFormation Fn::Sub string
+  'ssm:GetParameter arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/playbook-service/prod/webhook-signing-key';
 const PERMISSIONS: Record<string, string[]> = {
   health: [],
   authorizer: [],
@@ -58,6 +61,17 @@ const PERMISSIONS: Record<string, string[]> = {
     'dynamodb:DeleteItem IdempotencyTable',
   ],
   executions: ['sqs:SendMessage TaskQueue'],
+  // The webhook key (SSM SecureString) derives each new hook's secret.
+  triggers: [READ_WEBHOOK_KEY],
+  webhook: [
+    READ_WEBHOOK_KEY,
+    'sqs:SendMessage TaskQueue',
+    'dynamodb:GetItem IdempotencyTable',
+    'dynamodb:PutItem IdempotencyTable',
+    'dynamodb:UpdateItem IdempotencyTable',
+    'dynamodb:DeleteItem IdempotencyTable',
+  ],
+  runSchedules: ['sqs:SendMessage TaskQueue'],
   reapRuns: ['sqs:SendMessage TaskQueue'],
   executeTask: [
     'sqs:ReceiveMessage TaskQueue',
@@ -92,9 +106,10 @@ const LOCAL_ONLY = new Set([
   'AWS_SECRET_ACCESS_KEY',
   'POWERTOOLS_DEV',
   'AUTH_JWT_SECRET',
+  'WEBHOOK_SIGNING_KEY',
 ]);
 /** Keys only deployed stages have (the authorizer verifies tokens from a JWKS there). */
-const DEPLOYED_ONLY = new Set(['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE']);
+const DEPLOYED_ONLY = new Set(['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'WEBHOOK_SIGNING_KEY_PARAMETER']);
 
 /** The lib/config.ts sections a handler validates at cold start (handlerPrelude and getConfig calls). */
 function sectionsOf(fn: string): SectionName[] {
@@ -370,6 +385,28 @@ describe('serverless package --stage prod', () => {
     }
   });
 
+  it('only the functions that derive webhook secrets read the webhook key; its value is never in an environment', () => {
+    const readers = functionKeys.filter((fn) =>
+      (PERMISSIONS[fn] ?? []).some((g) => g.endsWith('/webhook-signing-key')),
+    );
+    expect(readers.sort()).toEqual(['triggers', 'webhook']);
+    for (const fn of readers) {
+      const vars = (lambdaOf(fn).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(vars.WEBHOOK_SIGNING_KEY_PARAMETER, fn).toBe('/playbook-service/prod/webhook-signing-key');
+      expect(vars.WEBHOOK_SIGNING_KEY, fn).toBeUndefined();
+    }
+  });
+
+  it('runSchedules fires every minute; the webhook route has no authorizer', () => {
+    const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const rule = rules.find((r) => JSON.stringify(r.Targets).includes('RunSchedulesLambdaFunction'));
+    expect(rule?.ScheduleExpression).toBe('rate(1 minute)');
+    const hooks = resources('AWS::ApiGatewayV2::Route').find(
+      ([, r]) => r.Properties.RouteKey === 'POST /hooks/{hook_id}',
+    );
+    expect(hooks?.[1].Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+  });
+
   it('the consumer cannot touch the table; analytics and the audit log cannot send to the queue', () => {
     const consumer = statementsOf('ExecuteTaskRole').flatMap((s) => asArray(s.Action));
     expect(consumer.filter((a) => a.startsWith('dynamodb:'))).toEqual([]);
@@ -398,7 +435,7 @@ describe('serverless package --stage prod', () => {
     const authorizerVars = Object.keys(
       (lambdaOf('authorizer').Properties.Environment as { Variables: Record<string, unknown> }).Variables,
     );
-    expect(authorizerVars).toEqual(expect.arrayContaining([...DEPLOYED_ONLY]));
+    expect(authorizerVars).toEqual(expect.arrayContaining(['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE']));
     for (const fn of ['health', 'authorizer']) {
       const vars = (lambdaOf(fn).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
       expect(

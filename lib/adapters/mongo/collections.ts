@@ -17,6 +17,10 @@ export const COLLECTIONS = {
   topPlaybooks: 'top_playbooks_collection',
   /** The audit log: append-only, per tenant, expiring after the configured retention. */
   audit: 'audit_log',
+  /** Webhooks of playbooks (_id = hook_id): no secret is stored, it is derived (lib/domain/webhook-signature.ts). */
+  webhooks: 'playbook_webhooks',
+  /** One schedule per playbook (_id = `tenant_code/playbook_name`), with its next slot. */
+  schedules: 'playbook_schedules',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
@@ -58,6 +62,29 @@ export const INDEXES: IndexSpec[] = [
     collection: COLLECTIONS.executions,
     name: 'status_created_pid_runtime',
     key: { execution_status: 1, createddate: -1, pid: 1, playbook_runtime: 1 },
+  },
+  // Ours: finding runs (GET /executions) by one of playbook, alert, trigger or mode, each with or without a
+  // status (a query without one names all four: MongoDB merges the four ranges in createddate order),
+  // newest first, the cursor's tie-break (peid) in the key.
+  {
+    collection: COLLECTIONS.executions,
+    name: 'tenant_playbook_status_created',
+    key: { tenant_code: 1, playbook_name: 1, execution_status: 1, createddate: -1, peid: -1 },
+  },
+  {
+    collection: COLLECTIONS.executions,
+    name: 'tenant_alert_status_created',
+    key: { tenant_code: 1, alert_id: 1, execution_status: 1, createddate: -1, peid: -1 },
+  },
+  {
+    collection: COLLECTIONS.executions,
+    name: 'tenant_trigger_status_created',
+    key: { tenant_code: 1, 'trigger.type': 1, execution_status: 1, createddate: -1, peid: -1 },
+  },
+  {
+    collection: COLLECTIONS.executions,
+    name: 'tenant_mode_status_created',
+    key: { tenant_code: 1, mode: 1, execution_status: 1, createddate: -1, peid: -1 },
   },
   // Seed 1.1: the tasks of a run in order.
   { collection: COLLECTIONS.tasks, name: 'peid_seq', key: { peid: 1, task_seq: 1 } },
@@ -110,6 +137,14 @@ export const INDEXES: IndexSpec[] = [
     key: { 'audit_pending.at': 1 },
     sparse: true,
   },
+  // Ours: a playbook's webhooks, oldest first.
+  {
+    collection: COLLECTIONS.webhooks,
+    name: 'tenant_playbook_created',
+    key: { tenant_code: 1, playbook_name: 1, created_at: 1 },
+  },
+  // Ours: runSchedules' due schedules of every tenant, earliest slot first (disabled ones have none).
+  { collection: COLLECTIONS.schedules, name: 'next_run', key: { next_run_at: 1, _id: 1 } },
 ];
 
 /** The options MongoDB stores for `spec` under `settings`. */

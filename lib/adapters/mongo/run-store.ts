@@ -9,12 +9,24 @@ import { taskKey } from '../../engine/model.js';
 import type { RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
+import { executionSearch } from './execution-search.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
 import { BULK_CHUNK, byTenant, chunks, type ExecutionDoc, graphOnly, type TaskDoc } from './run-filters.js';
 import { createRunTreeStore } from './run-tree-store.js';
 
 const X = COLLECTIONS.executions;
 const T = COLLECTIONS.tasks;
+
+/** A run search by one field (`field`, then the status, newest first) on its index. */
+function byFilter(field: string, index: string) {
+  return {
+    collection: X,
+    index,
+    prefix: ['tenant_code', field, 'execution_status', 'createddate'],
+    residual: ['peid'],
+    sort: { key: { createddate: -1, peid: -1 } as const, by: 'index' as const },
+  };
+}
 
 /** Every filter this store sends (see indexed.ts); `_id` = peid for executions, `peid:task_id` for tasks. */
 export const RUN_QUERIES = defineQueries('runs', {
@@ -35,6 +47,11 @@ export const RUN_QUERIES = defineQueries('runs', {
     residual: ['peid'],
     sort: { key: { createddate: -1, peid: -1 }, by: 'index' },
   },
+  // One per filter of GET /executions; execution_status is always given (all four when the caller names none).
+  execsByPlaybook: byFilter('playbook_name', 'tenant_playbook_status_created'),
+  execsByAlert: byFilter('alert_id', 'tenant_alert_status_created'),
+  execsByTrigger: byFilter('trigger.type', 'tenant_trigger_status_created'),
+  execsByMode: byFilter('mode', 'tenant_mode_status_created'),
   // A peid selects at most 200 tasks: tenant_code and status are checked on those.
   tasksOfRun: {
     collection: T,
@@ -111,6 +128,7 @@ export function taskResultUpdate(w: TaskResultWrite, now: number) {
       duration_ms: w.duration_ms,
       claim: null,
       updateddate: now,
+      ...(w.mocked ? { mocked: true as const } : {}),
     },
   };
 }
@@ -186,17 +204,24 @@ export function createRunStore(db: Db): RunStore {
     },
 
     async listExecutions(tenant_code, query) {
-      // index: tenant_status_created (with status) or tenant_created (without)
-      const spec = query.status ? RUN_QUERIES.execsByStatus : RUN_QUERIES.execsNewest;
-      const filter: Filter<ExecutionDoc> = { tenant_code };
-      if (query.status) filter.execution_status = query.status;
-      if (query.before) {
-        const { createddate, peid } = query.before;
-        filter.$or = [{ createddate: { $lt: createddate } }, { createddate, peid: { $lt: peid } }];
-      }
+      const { field, where } = executionSearch(tenant_code, query);
+      // Without a search field, tenant_status_created (with status) or tenant_created; with one, its own.
+      // index: tenant_playbook_status_created, tenant_alert_status_created, tenant_trigger_status_created, tenant_mode_status_created, tenant_status_created, tenant_created
+      const spec =
+        field === 'playbook_name'
+          ? RUN_QUERIES.execsByPlaybook
+          : field === 'alert_id'
+            ? RUN_QUERIES.execsByAlert
+            : field === 'trigger.type'
+              ? RUN_QUERIES.execsByTrigger
+              : field === 'mode'
+                ? RUN_QUERIES.execsByMode
+                : query.status
+                  ? RUN_QUERIES.execsByStatus
+                  : RUN_QUERIES.execsNewest;
       return timedDbCall(() =>
         execs
-          .find(indexed(spec, filter), { projection: { _id: 0, alert_json: 0, open_tasks: 0 } })
+          .find(indexed(spec, where as Filter<ExecutionDoc>), { projection: { _id: 0, alert_json: 0, open_tasks: 0 } })
           .sort(sortOf(spec))
           .limit(query.limit)
           .toArray(),
