@@ -7,7 +7,7 @@ import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { taskResultUpdate } from '../../lib/adapters/mongo/run-store.js';
 import { taskKey } from '../../lib/engine/model.js';
-import type { TaskResultWrite } from '../../lib/engine/ports.js';
+import type { TaskResultWrite } from '../../lib/engine/ports/task-claims.js';
 
 /**
  * Writes each result with its own round trip, in order. `token` null drops the tenant and

@@ -8,7 +8,7 @@ import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { createRunStore } from '../../lib/adapters/mongo/run-store.js';
 import { type TaskRecord, taskKey } from '../../lib/engine/model.js';
-import type { TaskResultWrite } from '../../lib/engine/ports.js';
+import type { TaskResultWrite } from '../../lib/engine/ports/task-claims.js';
 import { bulkByIdOnly, writeResultsOneByOne } from '../baselines/per-result-updates.js';
 import type { RoundTripCounter } from '../lib/counters.js';
 import { alternate, median, round, row, targets, timed } from '../lib/stats.js';

@@ -3,8 +3,9 @@
  * playbook version a write created, the run attempt a cancel or redrive ended or began),
  * so a retried copy is the same entry. Details hold ids, versions, counts and statuses.
  */
-import { type AuditEntry, type AuditSource, auditEntry } from './audit.js';
+import { type AuditEntry, auditEntry } from './audit.js';
 import type { ExecutionRecord, StoredPlaybook } from './model.js';
+import type { AuditSource } from './ports/audit.js';
 
 /** The playbook document a write changed; `deleted`: the write made it a tombstone. */
 export function playbookSource(p: Pick<StoredPlaybook, 'pid' | 'tenant_code'>, deleted = false): AuditSource {

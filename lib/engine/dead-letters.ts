@@ -5,19 +5,13 @@
  */
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
+import type { RunRef } from './model.js';
 import { taskKey } from './model.js';
-import type { RunRef, RunStore, TaskQueue } from './ports.js';
+import type { DeadLetterStore } from './ports/dead-letters.js';
+import type { RunStore } from './ports/run-store.js';
+import type { TaskQueue } from './ports/task-queue.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import { parseTaskMessage } from './task-messages.js';
-
-export interface DeadLetterStore {
-  /** Marks the given tasks failed unless they already reached a terminal status. */
-  failTasks(
-    tasks: Array<RunRef & { task_id: string }>,
-    error: { code: string; message: string },
-    now: number,
-  ): Promise<void>;
-}
 
 export interface DeadLetterDeps {
   runs: RunStore;

@@ -19,21 +19,17 @@ import { renderTemplate } from '../domain/templates.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { expandForEach, itemContext, loopResult, planItems, successorOf } from './for-each.js';
 import { mockedOutcome } from './mocks.js';
+import type { RunRef } from './model.js';
 import { type ExecutionRecord, itemTaskId, type TaskMessage, type TaskRecord, taskKey } from './model.js';
-import type {
-  IntegrationClient,
-  OutgoingTaskMessage,
-  PendingTransition,
-  RunRef,
-  RunStore,
-  SecretResolver,
-  TaskQueue,
-  TaskResultWrite,
-  TaskState,
-} from './ports.js';
+import type { ChildRunDeps } from './ports/child-runs.js';
+import type { IntegrationClient } from './ports/integrations.js';
+import type { RunStore } from './ports/run-store.js';
+import type { SecretResolver } from './ports/secrets.js';
+import type { PendingTransition, TaskResultWrite, TaskState } from './ports/task-claims.js';
+import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { cancelLateWaits, endRun, wakeParentsOfEnded } from './run-lifecycle.js';
 import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
-import { type ChildRunDeps, childOutcome, startChildRun } from './sub-playbooks.js';
+import { childOutcome, startChildRun } from './sub-playbooks.js';
 import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
 import { chargeItems } from './work-budget.js';
 
@@ -336,12 +332,11 @@ export async function executeBatch(
     const now = deps.clock();
     if (f.loop !== undefined) {
       // The loop fails with its item; its other items are cancelled with the run.
-      await deps.runs.finishLoop(
+      await deps.runs.finishWaiting(
         f.ref,
         f.loop,
         { status: 'failed', output_json: null, truncated: false, error: f.error, finished_at: now, duration_ms: null },
         now,
-        true,
       );
     }
     // Cancels what had not started and its sub-playbook runs, and wakes its parent (run-lifecycle.ts).
@@ -768,7 +763,7 @@ async function resumeWaiting(
     const duration = task.started_at === null ? null : now - task.started_at;
     const retry = outcome.status === 'failed' && outcome.retryable && hasAttemptsLeft(task.def.retry, task.attempts);
     if (retry) {
-      const written = await deps.runs.finishLoop(
+      const written = await deps.runs.finishWaiting(
         ref,
         task.task_id,
         {
@@ -780,7 +775,6 @@ async function resumeWaiting(
           duration_ms: duration,
         },
         now,
-        true,
       );
       if (written)
         outgoing.push(
@@ -793,12 +787,11 @@ async function resumeWaiting(
       continue;
     }
     const capped = capOutput(outcome.output, deps.outputMaxBytes);
-    const won = await deps.runs.finishLoop(
+    const won = await deps.runs.finishWaiting(
       ref,
       task.task_id,
       { status: outcome.status, ...capped, error: outcome.error, finished_at: now, duration_ms: duration },
       now,
-      true,
     );
     if (!won) continue;
     recordMetrics(task, outcome, false, duration ?? 0);

@@ -10,7 +10,7 @@
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
 import { MAX_FOR_EACH_ITEMS } from '../domain/playbook-schema.js';
 import { itemTaskId, type TaskRecord } from './model.js';
-import type { TaskResultWrite } from './ports.js';
+import type { TaskResultWrite } from './ports/task-claims.js';
 import { capOutput, type TaskOutcome, type TemplateContext } from './run-task.js';
 
 export type Expansion = { kind: 'items'; items: unknown[] } | { kind: 'outcome'; outcome: TaskOutcome };

@@ -9,6 +9,12 @@ import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
 
+/** The key of a run: every read and write of a run names its tenant. */
+export interface RunRef {
+  tenant_code: string;
+  peid: string;
+}
+
 export interface TaskError {
   code: string;
   message: string;

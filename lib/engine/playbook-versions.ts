@@ -8,7 +8,7 @@ import { parsePlaybook } from '../domain/playbook-validation.js';
 import { AppError, NotFoundError, UnprocessableError } from '../errors.js';
 import type { StoredPlaybook } from './model.js';
 import { assertRunnable, getPlaybook, type PlaybookWrite, writeNextVersion } from './playbooks.js';
-import type { PlaybookStore, PlaybookVersionSummary } from './ports.js';
+import type { PlaybookStore, PlaybookVersionSummary } from './ports/playbook-store.js';
 
 export interface VersionItem {
   version: number;

@@ -5,10 +5,11 @@
 import type { PlaybookInput } from '../domain/playbook-schema.js';
 import { parsePlaybook } from '../domain/playbook-validation.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { type AuditOutbox, recordAudit } from './audit.js';
+import { recordAudit } from './audit.js';
 import { playbookEntry, playbookSource } from './audit-entries.js';
 import type { StoredPlaybook } from './model.js';
-import type { PlaybookListQuery, PlaybookStore, PlaybookSummary } from './ports.js';
+import type { AuditOutbox } from './ports/audit.js';
+import type { PlaybookListQuery, PlaybookStore, PlaybookSummary } from './ports/playbook-store.js';
 import { assertNoPlaybookCycle } from './sub-playbooks.js';
 import { assertWithinWorkBudget, DEFAULT_WORK_LIMITS, type WorkLimits } from './work-budget.js';
 

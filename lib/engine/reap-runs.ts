@@ -13,14 +13,12 @@ import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { planFanIn } from './execute-batch.js';
 import { type ExecutionRecord, taskKey } from './model.js';
-import type { ItemState, OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import type { ItemState } from './ports/run-records.js';
+import type { RunStore } from './ports/run-store.js';
+import type { StaleRunFinder } from './ports/stale-runs.js';
+import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { endRun, PARENT_ENDED } from './run-lifecycle.js';
 import { taskMessage } from './task-messages.js';
-
-export interface StaleRunFinder {
-  /** Running executions whose last progress is older than `cutoff`, oldest first (all tenants). */
-  findStaleRuns(cutoff: number, limit: number): Promise<ExecutionRecord[]>;
-}
 
 export interface ReapDeps {
   runs: RunStore;

@@ -8,11 +8,14 @@
 import { decideReadiness } from '../domain/graph.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import { type AuditOutbox, recordAudit } from './audit.js';
+import { recordAudit } from './audit.js';
 import { executionSource, runRedriven } from './audit-entries.js';
 import { itemChains } from './for-each.js';
+import type { RunRef } from './model.js';
 import { itemTaskId, type TaskRecord } from './model.js';
-import type { OutgoingTaskMessage, RunRef, RunStore, TaskQueue } from './ports.js';
+import type { AuditOutbox } from './ports/audit.js';
+import type { RunStore } from './ports/run-store.js';
+import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds, taskMessage } from './task-messages.js';
 

@@ -11,8 +11,9 @@
  * ended: reap-runs.ts). A wake-up sent twice is harmless: the waiting task resumes once.
  */
 import type { AuditEntry } from './audit.js';
-import type { ExecutionRecord, TaskError } from './model.js';
-import type { OutgoingTaskMessage, RunRef, RunStore, TaskQueue } from './ports.js';
+import type { ExecutionRecord, RunRef, TaskError } from './model.js';
+import type { RunStore } from './ports/run-store.js';
+import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { taskMessage } from './task-messages.js';
 
 export interface LifecycleDeps {

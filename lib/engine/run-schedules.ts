@@ -16,9 +16,11 @@
 import { derivedUuid } from '../domain/derived-id.js';
 import { nextSlot } from '../domain/schedule-time.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { RunStore, TaskQueue } from './ports.js';
-import { type PlaybookSource, planRun } from './start-run.js';
-import type { DueCursor, ScheduleLastRun, ScheduleStore, StoredSchedule } from './trigger-ports.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { RunStore } from './ports/run-store.js';
+import type { DueCursor, ScheduleLastRun, ScheduleStore, StoredSchedule } from './ports/schedules.js';
+import type { TaskQueue } from './ports/task-queue.js';
+import { planRun } from './start-run.js';
 
 export interface RunSchedulesDeps {
   schedules: ScheduleStore;

@@ -8,7 +8,8 @@ import { redactSecrets } from '../domain/redact.js';
 import { secretRefs } from '../domain/secret-refs.js';
 import { renderTemplate } from '../domain/templates.js';
 import type { TaskError, TaskRecord } from './model.js';
-import { type IntegrationClient, IntegrationError, SecretError, type SecretResolver } from './ports.js';
+import { type IntegrationClient, IntegrationError } from './ports/integrations.js';
+import { SecretError, type SecretResolver } from './ports/secrets.js';
 
 export interface TaskOutcome {
   status: 'succeeded' | 'failed' | 'skipped';

@@ -5,8 +5,10 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
 import { executionSource, runCancelled } from './audit-entries.js';
-import type { ExecutionRecord, TaskRecord } from './model.js';
-import type { ExecutionQuery, ItemState, RunRef, RunStore, TaskQueue } from './ports.js';
+import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
+import type { ExecutionQuery, ItemState } from './ports/run-records.js';
+import type { RunStore } from './ports/run-store.js';
+import type { TaskQueue } from './ports/task-queue.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 
 export interface TaskView {

@@ -5,8 +5,8 @@
  */
 import { cronProblem, nextSlot, type ScheduleSpec } from '../domain/schedule-time.js';
 import { NotFoundError, ValidationError } from '../errors.js';
-import type { PlaybookSource } from './start-run.js';
-import type { ScheduleLastRun, ScheduleStore, StoredSchedule } from './trigger-ports.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { ScheduleLastRun, ScheduleStore, StoredSchedule } from './ports/schedules.js';
 import type { Actor } from './webhooks.js';
 
 export interface ScheduleDeps {

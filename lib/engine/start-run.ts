@@ -8,18 +8,16 @@ import { buildGraph } from '../domain/graph.js';
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { NotFoundError, ServiceUnavailableError, UnprocessableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import { type AuditOutbox, recordAudit } from './audit.js';
+import { recordAudit } from './audit.js';
 import { executionSource, runStarted } from './audit-entries.js';
 import { type MockInput, planMocks } from './mocks.js';
 import type { ExecutionRecord, StoredPlaybook, TaskMock, TaskRecord } from './model.js';
-import type { OutgoingTaskMessage, RunStore, TaskQueue } from './ports.js';
+import type { AuditOutbox } from './ports/audit.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { RunStore } from './ports/run-store.js';
+import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds } from './task-messages.js';
-
-export interface PlaybookSource {
-  /** The current definition of a tenant's playbook, or null. */
-  getByName(tenant_code: string, name: string): Promise<StoredPlaybook | null>;
-}
 
 export interface StartRunDeps {
   playbooks: PlaybookSource;

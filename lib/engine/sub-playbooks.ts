@@ -11,20 +11,13 @@
 import { createHash } from 'node:crypto';
 import { ValidationError } from '../errors.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
-import type { RunStore, TaskQueue } from './ports.js';
+import type { ChildRunDeps } from './ports/child-runs.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { RunStore } from './ports/run-store.js';
 import { endRun, PARENT_ENDED } from './run-lifecycle.js';
 import type { TaskOutcome } from './run-task.js';
-import { type PlaybookSource, planRun } from './start-run.js';
+import { planRun } from './start-run.js';
 import { chargeWork, DEFAULT_WORK_LIMITS, rootOf } from './work-budget.js';
-
-export interface ChildRunDeps {
-  playbooks: PlaybookSource;
-  runs: RunStore;
-  queue: TaskQueue;
-  maxDepth: number;
-  /** Work a run and its sub-playbook runs may create together (work-budget.ts); default 5,000. */
-  workBudget?: number;
-}
 
 export interface ChildRequest {
   name: string;

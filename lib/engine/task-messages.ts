@@ -1,7 +1,7 @@
 /** Building task messages: references only, with SQS delays for `delay` tasks and retries. */
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { TaskMessage, TaskRecord } from './model.js';
-import type { OutgoingTaskMessage } from './ports.js';
+import type { OutgoingTaskMessage } from './ports/task-queue.js';
 
 /** The delay of a task's first message: a `delay` task waits on the queue, not in a function. */
 export function initialDelaySeconds(def: TaskDefinition): number {

@@ -1,7 +1,8 @@
 /** The timeline of one of a tenant's runs (see lib/domain/timeline.ts for what it computes). */
 import { buildTimeline, type Timeline } from '../domain/timeline.js';
 import { NotFoundError } from '../errors.js';
-import type { RunRef, RunStore } from './ports.js';
+import type { RunRef } from './model.js';
+import type { RunStore } from './ports/run-store.js';
 import { readRun } from './runs.js';
 
 /** The run's timeline at `now`; 404 for an unknown run or another tenant's, exactly like getExecution. */

@@ -4,7 +4,7 @@
  * every tenant's report at once; the API serves the stored result.
  */
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { AnalyticsCache, AnalyticsStore, StoredTopPlaybooks, TopPlaybookItem } from './ports.js';
+import type { AnalyticsCache, AnalyticsStore, StoredTopPlaybooks, TopPlaybookItem } from './ports/analytics.js';
 
 /** The contract's report size. */
 export const TOP_PLAYBOOKS_LIMIT = 5;

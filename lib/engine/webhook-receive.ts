@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { deriveWebhookSecret, verifyWebhookRequest } from '../domain/webhook-signature.js';
 import { RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { Idempotency } from './ports.js';
+import type { Idempotency } from './ports/idempotency.js';
+import type { WebhookKeySource, WebhookRateLimiter, WebhookStore } from './ports/webhooks.js';
 import { type StartedRun, type StartRunDeps, startRun } from './start-run.js';
-import type { WebhookKeySource, WebhookRateLimiter, WebhookStore } from './trigger-ports.js';
 import { applyMappings } from './webhook-mappings.js';
 
 /** The shape of a hook id: `wh_` + 22 base64url characters (128 random bits). */

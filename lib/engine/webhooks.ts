@@ -4,8 +4,8 @@
  */
 import { deriveWebhookSecret } from '../domain/webhook-signature.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import type { PlaybookSource } from './start-run.js';
-import type { StoredWebhook, WebhookKeySource, WebhookStore } from './trigger-ports.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { StoredWebhook, WebhookKeySource, WebhookStore } from './ports/webhooks.js';
 import { checkMappings, type WebhookMappings } from './webhook-mappings.js';
 
 /** A playbook has at most this many webhooks (one per sending system is the usual need). */

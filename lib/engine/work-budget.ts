@@ -17,10 +17,10 @@
  */
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import { ValidationError } from '../errors.js';
-import type { ExecutionRecord, StoredPlaybook } from './model.js';
-import type { RunRef, RunStore } from './ports.js';
+import type { ExecutionRecord, RunRef, StoredPlaybook } from './model.js';
+import type { PlaybookSource } from './ports/playbook-source.js';
+import type { RunStore } from './ports/run-store.js';
 import type { TaskOutcome } from './run-task.js';
-import type { PlaybookSource } from './start-run.js';
 
 export const WORK_BUDGET_EXCEEDED = 'WORK_BUDGET_EXCEEDED';
 

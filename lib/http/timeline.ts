@@ -5,7 +5,7 @@
  */
 import * as z from 'zod';
 import { renderTimelineSvg } from '../domain/timeline-svg.js';
-import type { RunStore } from '../engine/ports.js';
+import type { RunStore } from '../engine/ports/run-store.js';
 import { getTimeline } from '../engine/timeline.js';
 import { type ApiEvent, headerOf, parseWith } from './request.js';
 import { type JsonResponse, jsonResponse } from './responses.js';

@@ -5,7 +5,7 @@ import { createPlaybookStore } from '../adapters/mongo/playbook-store.js';
 import { getDb } from '../clients/mongo.js';
 import { getRedis } from '../clients/redis.js';
 import { getConfig } from '../config.js';
-import type { PlaybookStore } from '../engine/ports.js';
+import type { PlaybookStore } from '../engine/ports/playbook-store.js';
 import { once } from './once.js';
 
 export const playbookStore: () => PlaybookStore = once(() => createPlaybookStore(getDb()));

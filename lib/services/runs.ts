@@ -4,7 +4,8 @@ import { createTaskQueue } from '../adapters/sqs/task-queue.js';
 import { getDb } from '../clients/mongo.js';
 import { getSqs } from '../clients/sqs.js';
 import { getConfig } from '../config.js';
-import type { RunStore, TaskQueue } from '../engine/ports.js';
+import type { RunStore } from '../engine/ports/run-store.js';
+import type { TaskQueue } from '../engine/ports/task-queue.js';
 import { once } from './once.js';
 
 export const runStore: () => RunStore = once(() => createRunStore(getDb()));

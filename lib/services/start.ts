@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createIdempotency } from '../adapters/dynamodb/idempotency.js';
 import { getDynamoDb } from '../clients/dynamodb.js';
 import { getConfig } from '../config.js';
-import type { Idempotency } from '../engine/ports.js';
+import type { Idempotency } from '../engine/ports/idempotency.js';
 import type { StartRunDeps } from '../engine/start-run.js';
 import { auditLog } from './audit.js';
 import { playbookCache } from './catalog.js';

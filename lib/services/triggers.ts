@@ -7,9 +7,9 @@ import { ssmWebhookKey, webhookKeySource } from '../adapters/secrets/webhook-key
 import { getDb } from '../clients/mongo.js';
 import { getSsm } from '../clients/ssm.js';
 import { getConfig } from '../config.js';
+import type { WebhookKeySource } from '../engine/ports/webhooks.js';
 import type { RunSchedulesDeps } from '../engine/run-schedules.js';
 import type { ScheduleDeps } from '../engine/schedules.js';
-import type { WebhookKeySource } from '../engine/trigger-ports.js';
 import type { ReceiveWebhookDeps } from '../engine/webhook-receive.js';
 import type { WebhookDeps } from '../engine/webhooks.js';
 import { cacheKeyPrefix, playbookCache, playbookStore, redisGuard } from './catalog.js';

@@ -10,7 +10,7 @@ import { createRedisClient, getRedis } from '../../lib/clients.js';
 import { ConfigError, parseConfigSection } from '../../lib/config.js';
 import { type BatchItem, executeBatch } from '../../lib/engine/execute-batch.js';
 import { createFairness, deferDelaySeconds, type FairnessDeps } from '../../lib/engine/fairness.js';
-import type { OutgoingTaskMessage } from '../../lib/engine/ports.js';
+import type { OutgoingTaskMessage } from '../../lib/engine/ports/task-queue.js';
 import { taskMessage } from '../../lib/engine/task-messages.js';
 import { executeBatchDeps, taskQueue } from '../../lib/services.js';
 import { createHarness, type ExecutionBody, type Harness } from '../support/harness.js';

@@ -22,7 +22,7 @@ import { createPlaybookStore } from '../../lib/adapters/mongo/playbook-store.js'
 import { createRedisClient } from '../../lib/clients.js';
 import { parseConfigSection } from '../../lib/config.js';
 import type { StoredPlaybook } from '../../lib/engine/model.js';
-import type { PlaybookStore } from '../../lib/engine/ports.js';
+import type { PlaybookStore } from '../../lib/engine/ports/playbook-store.js';
 
 const dbName = process.env.MONGO_DB ?? '';
 let mongo: MongoClient;

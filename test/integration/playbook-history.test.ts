@@ -9,7 +9,7 @@ import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { getDb } from '../../lib/clients.js';
 import type { StoredPlaybook } from '../../lib/engine/model.js';
 import { restorePlaybookVersion } from '../../lib/engine/playbook-versions.js';
-import type { PlaybookStore } from '../../lib/engine/ports.js';
+import type { PlaybookStore } from '../../lib/engine/ports/playbook-store.js';
 import { auditLog, playbookCatalog } from '../../lib/services.js';
 import { api } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';

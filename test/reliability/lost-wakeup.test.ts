@@ -11,7 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { executeBatch } from '../../lib/engine/execute-batch.js';
 import type { ExecutionRecord } from '../../lib/engine/model.js';
-import type { TaskQueue } from '../../lib/engine/ports.js';
+import type { TaskQueue } from '../../lib/engine/ports/task-queue.js';
 import { ServiceUnavailableError } from '../../lib/errors.js';
 import { api } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';

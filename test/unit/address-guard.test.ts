@@ -14,7 +14,7 @@ import {
 } from '../../lib/adapters/http/address-guard.js';
 import { createIntegrationClient } from '../../lib/adapters/http/integration-client.js';
 import { createHttpAgents } from '../../lib/clients.js';
-import { IntegrationError } from '../../lib/engine/ports.js';
+import { IntegrationError } from '../../lib/engine/ports/integrations.js';
 
 /** The host as the integration client sees it: parsed (and normalized) by the WHATWG URL parser. */
 const hostOf = (url: string) => new URL(url).hostname.replace(/^\[|\]$/g, '');

@@ -22,7 +22,7 @@ import {
   type QuerySpec,
 } from '../../lib/adapters/mongo/indexed.js';
 import { RUN_QUERIES } from '../../lib/adapters/mongo/run-store.js';
-import type { ExecutionQuery } from '../../lib/engine/ports.js';
+import type { ExecutionQuery } from '../../lib/engine/ports/run-records.js';
 import { encodeCursor } from '../../lib/engine/runs.js';
 import { EXECUTION_SEARCH_FIELDS, executionListQuery } from '../../lib/http/schemas.js';
 

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ExecutionRecord, TaskRecord } from '../../lib/engine/model.js';
-import type { RunStore } from '../../lib/engine/ports.js';
+import type { RunStore } from '../../lib/engine/ports/run-store.js';
 import { getExecution, readRun } from '../../lib/engine/runs.js';
 import { getTimeline } from '../../lib/engine/timeline.js';
 import { NotFoundError } from '../../lib/errors.js';

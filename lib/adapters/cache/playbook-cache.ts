@@ -13,8 +13,8 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { StoredPlaybook } from '../../engine/model.js';
-import type { PlaybookStore } from '../../engine/ports.js';
-import type { PlaybookSource } from '../../engine/start-run.js';
+import type { PlaybookSource } from '../../engine/ports/playbook-source.js';
+import type { PlaybookStore } from '../../engine/ports/playbook-store.js';
 import { MetricUnit, metrics } from '../../observability.js';
 import type { RedisGuard } from './redis-guard.js';
 

@@ -3,7 +3,12 @@
  * `top:#last-run` (the run marker), all expiring after a few schedule periods so a stopped
  * schedule or a departed tenant leaves nothing behind (MongoDB keeps the record).
  */
-import type { AnalyticsCache, StoredTopPlaybooks, TopPlaybooksReport, TopPlaybooksRun } from '../../engine/ports.js';
+import type {
+  AnalyticsCache,
+  StoredTopPlaybooks,
+  TopPlaybooksReport,
+  TopPlaybooksRun,
+} from '../../engine/ports/analytics.js';
 import type { RedisGuard } from './redis-guard.js';
 
 export interface TopPlaybooksCacheOptions {

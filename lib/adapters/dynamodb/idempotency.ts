@@ -13,7 +13,7 @@ import {
 } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Idempotency } from '../../engine/ports.js';
+import type { Idempotency } from '../../engine/ports/idempotency.js';
 import { ConflictError, ServiceUnavailableError } from '../../errors.js';
 
 interface Keyed {

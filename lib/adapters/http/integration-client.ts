@@ -11,7 +11,7 @@ import {
   IntegrationError,
   type IntegrationRequest,
   type IntegrationResponse,
-} from '../../engine/ports.js';
+} from '../../engine/ports/integrations.js';
 import {
   BlockedAddressError,
   type GuardPolicy,

@@ -5,7 +5,12 @@
  */
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 import type { ExecutionRecord } from '../../engine/model.js';
-import type { AnalyticsStore, TopPlaybookItem, TopPlaybooksReport, TopPlaybooksRun } from '../../engine/ports.js';
+import type {
+  AnalyticsStore,
+  TopPlaybookItem,
+  TopPlaybooksReport,
+  TopPlaybooksRun,
+} from '../../engine/ports/analytics.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed } from './indexed.js';

@@ -9,7 +9,7 @@
  */
 import type { Db, Document } from 'mongodb';
 import type { AuditEntry } from '../../domain/audit.js';
-import type { AuditSource, AuditSourceKind } from '../../engine/audit.js';
+import type { AuditSource, AuditSourceKind } from '../../engine/ports/audit.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS, type CollectionName } from './collections.js';
 import { defineQueries, ID_INDEX, indexed } from './indexed.js';

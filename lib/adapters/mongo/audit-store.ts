@@ -5,7 +5,7 @@
  */
 import type { Db, Filter } from 'mongodb';
 import type { AuditEntry } from '../../domain/audit.js';
-import type { AuditLog, AuditSourceKind } from '../../engine/audit.js';
+import type { AuditLog, AuditSourceKind } from '../../engine/ports/audit.js';
 import { timedDbCall } from '../../observability.js';
 import { type AuditDoc, OUTBOX_COLLECTIONS, pendingDocs, publishEntries, settleDocs } from './audit-outbox.js';
 import { COLLECTIONS } from './collections.js';

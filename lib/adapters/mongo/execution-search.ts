@@ -1,7 +1,7 @@
 /** GET /executions: the MongoDB filter of a run search (served by the run store's declared queries). */
 import type { Document } from 'mongodb';
 import { EXECUTION_STATUSES } from '../../domain/statuses.js';
-import type { ExecutionQuery } from '../../engine/ports.js';
+import type { ExecutionQuery } from '../../engine/ports/run-records.js';
 
 /** Runs recorded before modes and triggers existed have neither field: they were live runs of the API. */
 const LEGACY_DEFAULT = { mode: 'live', 'trigger.type': 'api' } as const;

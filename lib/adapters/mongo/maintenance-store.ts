@@ -3,9 +3,9 @@
  * sweep for stalled runs and the dead-letter handler's forced task failures.
  */
 import type { Db } from 'mongodb';
-import type { DeadLetterStore } from '../../engine/dead-letters.js';
 import { type ExecutionRecord, type TaskRecord, taskKey } from '../../engine/model.js';
-import type { StaleRunFinder } from '../../engine/reap-runs.js';
+import type { DeadLetterStore } from '../../engine/ports/dead-letters.js';
+import type { StaleRunFinder } from '../../engine/ports/stale-runs.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';

@@ -8,7 +8,7 @@
 import { type Db, MongoServerError } from 'mongodb';
 import type { AuditEntry } from '../../domain/audit.js';
 import type { StoredPlaybook } from '../../engine/model.js';
-import type { PlaybookStore, PlaybookSummary, PlaybookVersionSummary } from '../../engine/ports.js';
+import type { PlaybookStore, PlaybookSummary, PlaybookVersionSummary } from '../../engine/ports/playbook-store.js';
 import { ConflictError } from '../../errors.js';
 import { timedDbCall } from '../../observability.js';
 import { type PendingDoc, settleDocs } from './audit-outbox.js';

@@ -1,7 +1,6 @@
 /** Pieces shared by the run stores: document shapes, tenant grouping, graph-task filters, bulk chunks. */
 import type { Filter } from 'mongodb';
-import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
-import type { RunRef } from '../../engine/ports.js';
+import type { ExecutionRecord, RunRef, TaskRecord } from '../../engine/model.js';
 
 export type ExecutionDoc = ExecutionRecord & { _id: string };
 export type TaskDoc = TaskRecord & { _id: string; transition_token?: string };

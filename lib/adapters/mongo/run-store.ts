@@ -5,8 +5,10 @@
  * deliveries cannot apply a transition twice.
  */
 import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
+import type { RunRef } from '../../engine/model.js';
 import { taskKey } from '../../engine/model.js';
-import type { RunRef, RunStore, TaskResultWrite, TaskState } from '../../engine/ports.js';
+import type { RunStore } from '../../engine/ports/run-store.js';
+import type { TaskResult, TaskResultWrite, TaskState } from '../../engine/ports/task-claims.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { executionSearch } from './execution-search.js';
@@ -145,6 +147,30 @@ export function createRunStore(db: Db): RunStore {
       matched += res.matchedCount;
     }
     return matched;
+  }
+
+  /** Writes the result of a task that waits without a claim (`more`: a further condition), once. */
+  async function finishWaitingTask(
+    ref: RunRef,
+    taskId: string,
+    result: TaskResult,
+    now: number,
+    more: Filter<TaskDoc>,
+  ): Promise<boolean> {
+    // index: _id
+    const res = await timedDbCall(() =>
+      tasks.updateOne(
+        indexed(RUN_QUERIES.loopById, {
+          _id: taskKey(ref.peid, taskId),
+          tenant_code: ref.tenant_code,
+          status: 'running',
+          claim: null,
+          ...more,
+        }),
+        { $set: { ...result, updateddate: now } },
+      ),
+    );
+    return res.matchedCount === 1;
   }
 
   return {
@@ -574,21 +600,14 @@ export function createRunStore(db: Db): RunStore {
       return docs.sort((a, b) => (a.item_index ?? 0) - (b.item_index ?? 0));
     },
 
-    async finishLoop(ref, taskId, result, now, evenIfOpen = false) {
-      // index: _id; only a loop still waiting (with no open item) finishes, once.
-      const res = await timedDbCall(() =>
-        tasks.updateOne(
-          indexed(RUN_QUERIES.loopById, {
-            _id: taskKey(ref.peid, taskId),
-            tenant_code: ref.tenant_code,
-            status: 'running',
-            claim: null,
-            ...(evenIfOpen ? {} : { open_items: { $size: 0 } }),
-          }),
-          { $set: { ...result, updateddate: now } },
-        ),
-      );
-      return res.matchedCount === 1;
+    async finishLoop(ref, taskId, result, now) {
+      // index: _id; only a loop still waiting with no open item finishes, once.
+      return finishWaitingTask(ref, taskId, result, now, { open_items: { $size: 0 } });
+    },
+
+    async finishWaiting(ref, taskId, result, now) {
+      // index: _id; only a task still waiting (a child run, or a loop whose failed item ends the run) finishes, once.
+      return finishWaitingTask(ref, taskId, result, now, {});
     },
   };
 }

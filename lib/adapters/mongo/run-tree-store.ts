@@ -5,7 +5,9 @@
  * the tree's work budget. Part of the RunStore (run-store.ts); every filter carries tenant_code.
  */
 import type { Db } from 'mongodb';
-import type { ChildRunState, ItemState, RunStore } from '../../engine/ports.js';
+import type { ChildRunState } from '../../engine/ports/run-ends.js';
+import type { ItemState } from '../../engine/ports/run-records.js';
+import type { RunStore } from '../../engine/ports/run-store.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';

@@ -5,7 +5,7 @@
  * and moves each off its slot with a conditional update, so a slot is handled once.
  */
 import type { Db } from 'mongodb';
-import type { ScheduleStore, StoredSchedule } from '../../engine/trigger-ports.js';
+import type { ScheduleStore, StoredSchedule } from '../../engine/ports/schedules.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';

@@ -4,7 +4,7 @@
  * every management query is scoped by tenant. No secret is stored (lib/domain/webhook-signature.ts).
  */
 import type { Db } from 'mongodb';
-import type { StoredWebhook, WebhookStore } from '../../engine/trigger-ports.js';
+import type { StoredWebhook, WebhookStore } from '../../engine/ports/webhooks.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';

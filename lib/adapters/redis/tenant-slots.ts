@@ -23,7 +23,7 @@
  * so an unreachable Redis rejects at once and a slow one within the command timeout.
  */
 import type { Redis } from 'ioredis';
-import type { SlotGrant, SlotRequest, SlotsAcquired, TenantSlots } from '../../engine/fairness.js';
+import type { SlotGrant, SlotRequest, SlotsAcquired, TenantSlots } from '../../engine/ports/tenant-slots.js';
 
 export interface TenantSlotsOptions {
   /** Namespace of every key (the database name, like the caches): stages and test files never mix. */

@@ -10,7 +10,7 @@
  * signed by the hook's secret, and the engine's per-tenant fairness bounds what the runs use.
  */
 import { LRUCache } from 'lru-cache';
-import type { WebhookRateLimiter } from '../../engine/trigger-ports.js';
+import type { WebhookRateLimiter } from '../../engine/ports/webhooks.js';
 import { MetricUnit, metrics } from '../../observability.js';
 import type { RedisGuard } from '../cache/redis-guard.js';
 

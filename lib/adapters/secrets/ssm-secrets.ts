@@ -9,7 +9,7 @@ import { GetParameterError } from '@aws-lambda-powertools/parameters';
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
 import { SECRET_NAME } from '../../domain/secret-refs.js';
-import { SecretError, type SecretResolver } from '../../engine/ports.js';
+import { SecretError, type SecretResolver } from '../../engine/ports/secrets.js';
 
 export interface SsmSecretsOptions {
   client: SSMClient;

@@ -6,7 +6,7 @@
  */
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
 import type { SSMClient } from '@aws-sdk/client-ssm';
-import type { WebhookKeySource } from '../../engine/trigger-ports.js';
+import type { WebhookKeySource } from '../../engine/ports/webhooks.js';
 import { ServiceUnavailableError } from '../../errors.js';
 
 /** The smallest key accepted (bytes of its text). */

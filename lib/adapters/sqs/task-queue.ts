@@ -4,7 +4,7 @@
  * refuses are retried once; anything still unsent is a ServiceUnavailableError.
  */
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, type SQSClient } from '@aws-sdk/client-sqs';
-import type { OutgoingTaskMessage, TaskQueue } from '../../engine/ports.js';
+import type { OutgoingTaskMessage, TaskQueue } from '../../engine/ports/task-queue.js';
 import { ServiceUnavailableError } from '../../errors.js';
 
 const SQS_BATCH = 10;
