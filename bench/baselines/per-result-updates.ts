@@ -5,7 +5,7 @@
  */
 import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
-import { taskResultUpdate } from '../../lib/adapters/mongo/run-store.js';
+import { taskResultUpdate } from '../../lib/adapters/mongo/task-claims-store.js';
 import { taskKey } from '../../lib/engine/model.js';
 import type { TaskResultWrite } from '../../lib/engine/ports/task-claims.js';
 

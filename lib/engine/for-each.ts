@@ -9,7 +9,7 @@
  */
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
 import { MAX_FOR_EACH_ITEMS } from '../domain/playbook-schema.js';
-import { itemTaskId, type TaskRecord } from './model.js';
+import { itemTaskId, newTaskRecord, type TaskRecord } from './model.js';
 import type { TaskResultWrite } from './ports/task-claims.js';
 import { capOutput, type TaskOutcome, type TemplateContext } from './run-task.js';
 
@@ -44,25 +44,20 @@ export function planItems(loop: TaskRecord, items: unknown[], now: number): { do
   const window = loop.def.concurrency ?? items.length;
   const docs = items.map(
     (item, index): TaskRecord => ({
-      peid: loop.peid,
-      tenant_code: loop.tenant_code,
-      alert_id: loop.alert_id,
-      task_seq: loop.task_seq,
-      task_id: itemTaskId(loop.task_id, index),
-      type: loop.type,
-      def: { ...itemDef, concurrency: window } as TaskRecord['def'],
-      dependents: [],
-      status: index < window ? 'queued' : 'pending',
-      attempts: 0,
-      claim: null,
-      output_json: null,
-      truncated: false,
-      error: null,
-      started_at: null,
-      finished_at: null,
-      duration_ms: null,
-      createddate: now,
-      updateddate: now,
+      ...newTaskRecord(
+        {
+          peid: loop.peid,
+          tenant_code: loop.tenant_code,
+          alert_id: loop.alert_id,
+          task_seq: loop.task_seq,
+          task_id: itemTaskId(loop.task_id, index),
+          type: loop.type,
+          def: { ...itemDef, concurrency: window } as TaskRecord['def'],
+          dependents: [],
+          status: index < window ? 'queued' : 'pending',
+        },
+        now,
+      ),
       item_of: loop.task_id,
       item_index: index,
       item_json: JSON.stringify(item ?? null),

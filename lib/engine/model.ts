@@ -145,3 +145,124 @@ export function taskKey(peid: string, taskId: string): string {
 export function itemTaskId(taskId: string, index: number): string {
   return `${taskId}[${index}]`;
 }
+
+/** True for the task id of a for_each item (`loop[3]`); playbook task ids cannot contain brackets. */
+export function isItemId(taskId: string): boolean {
+  return taskId.endsWith(']');
+}
+
+/** A fresh task document of a run: not started, no result. */
+export function newTaskRecord(
+  fields: Pick<
+    TaskRecord,
+    'peid' | 'tenant_code' | 'alert_id' | 'task_seq' | 'task_id' | 'type' | 'def' | 'dependents'
+  > &
+    Pick<TaskRecord, 'status'>,
+  now: number,
+): TaskRecord {
+  return {
+    ...fields,
+    attempts: 0,
+    claim: null,
+    output_json: null,
+    truncated: false,
+    error: null,
+    started_at: null,
+    finished_at: null,
+    duration_ms: null,
+    createddate: now,
+    updateddate: now,
+  };
+}
+
+/*
+ * The task state machine. A task's phase is its status, with `running` split in two: held by a
+ * worker's claim (a token and a lease), or waiting without one (a loop for its items, a
+ * `playbook` task for its child run). Every change of phase is one of TASK_TRANSITIONS, made by
+ * one conditional single-document update: the adapters' filters are built from these lists
+ * (lib/adapters/mongo/task-filters.ts, checked by test/unit/task-filters.test.ts).
+ */
+export type TaskPhase = Exclude<TaskStatus, 'running'> | 'claimed' | 'waiting';
+
+export const TASK_PHASES: readonly TaskPhase[] = [
+  'pending',
+  'queued',
+  'claimed',
+  'waiting',
+  'succeeded',
+  'failed',
+  'skipped',
+  'cancelled',
+];
+
+export function phaseOf(t: Pick<TaskRecord, 'status'> & { claim?: TaskClaim | null }): TaskPhase {
+  if (t.status !== 'running') return t.status;
+  return t.claim === null || t.claim === undefined ? 'waiting' : 'claimed';
+}
+
+/** Each transition: the phases it may start from, and those it may lead to. */
+export const TASK_TRANSITIONS = {
+  /** A worker takes an attempt: its message arrived (queued at the attempt before), or its holder's lease ran out. */
+  claim: { from: ['queued', 'claimed'], to: ['claimed'] },
+  /** The holder of the claim records the result, or the retry (queued for the next attempt). */
+  result: { from: ['claimed'], to: ['succeeded', 'failed', 'skipped', 'cancelled', 'queued'] },
+  /** The fan-in decides a dependent (or a loop item's turn comes in its window): one caller wins. */
+  decide: { from: ['pending'], to: ['queued', 'skipped'] },
+  /** The holder hands a loop over to its items, or a `playbook` task over to its child run. */
+  wait: { from: ['claimed'], to: ['waiting'] },
+  /** A waiting task gets its result (or, for a child run, its retry), once. */
+  finishWait: { from: ['waiting'], to: ['succeeded', 'failed', 'queued'] },
+  /** A run's end cancels what has not started and what waits; a running claim finishes on its own. */
+  cancel: { from: ['pending', 'queued', 'waiting'], to: ['cancelled'] },
+  /** A dead-lettered message fails its task unless it has finished. */
+  failDeadLetter: { from: ['pending', 'queued', 'claimed', 'waiting'], to: ['failed'] },
+  /** A redrive resets what did not succeed (an expanded loop waits again for its items). */
+  reset: { from: ['pending', 'failed', 'skipped', 'cancelled'], to: ['pending', 'queued', 'waiting'] },
+} as const satisfies Record<string, { from: readonly TaskPhase[]; to: readonly TaskPhase[] }>;
+
+export type TaskTransition = keyof typeof TASK_TRANSITIONS;
+
+/** True when the transition may start from the task's current phase. */
+export function canTransition(name: TaskTransition, t: Parameters<typeof phaseOf>[0]): boolean {
+  return (TASK_TRANSITIONS[name].from as readonly TaskPhase[]).includes(phaseOf(t));
+}
+
+/** An item of a for_each loop (its own document, `item_of` naming the loop task). */
+export function isLoopItem(t: { item_of?: string | undefined }): boolean {
+  return t.item_of !== undefined;
+}
+
+/** A task of the playbook's graph (not a loop item). */
+export function isGraphTask(t: { item_of?: string | undefined }): boolean {
+  return t.item_of === undefined;
+}
+
+/** A loop task, which expands into items when it runs (its items do not). */
+export function expandsLoop(t: Pick<TaskRecord, 'def'> & { item_of?: string | undefined }): boolean {
+  return t.def.for_each !== undefined && isGraphTask(t);
+}
+
+/** A `playbook` task (or item) waiting for its child run. */
+export function isWaitingForChild(t: Parameters<typeof phaseOf>[0] & { child_peid?: string | undefined }): boolean {
+  return phaseOf(t) === 'waiting' && t.child_peid !== undefined;
+}
+
+/** A loop task waiting for its items whose every item has finished: its result can be written. */
+export function loopSettled(t: Parameters<typeof phaseOf>[0] & Pick<TaskRecord, 'open_items'>): boolean {
+  return phaseOf(t) === 'waiting' && (t.open_items ?? []).length === 0;
+}
+
+/** Held by the worker whose batch token is `token`. */
+export function isClaimedBy(t: { claim?: TaskClaim | null }, token: string): boolean {
+  return t.claim?.token === token;
+}
+
+/** Claimed by a worker whose lease ran out before `now`: presumed dead, its attempt may be taken over. */
+export function leaseExpired(t: Parameters<typeof phaseOf>[0], now: number): boolean {
+  return phaseOf(t) === 'claimed' && (t.claim?.until ?? 0) < now;
+}
+
+/** A run that is still running and whose every task has closed: it completes (once, run-lifecycle.ts). */
+export function runDone(exec: Pick<ExecutionRecord, 'execution_status' | 'open_tasks'>): boolean {
+  return exec.execution_status === 'running' && exec.open_tasks.length === 0;
+}

@@ -12,7 +12,7 @@
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { planFanIn } from './execute-batch.js';
-import { type ExecutionRecord, taskKey } from './model.js';
+import { type ExecutionRecord, isWaitingForChild, leaseExpired, taskKey } from './model.js';
 import type { ItemState } from './ports/run-records.js';
 import type { RunStore } from './ports/run-store.js';
 import type { StaleRunFinder } from './ports/stale-runs.js';
@@ -116,7 +116,7 @@ async function reapRun(
       messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts + 1, 0));
     }
     // Claimed by a worker that died: its lease ran out; the same attempt may be taken over.
-    if (t.status === 'running' && t.claim !== null && t.claim.until < now) {
+    if (leaseExpired(t, now)) {
       messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
     }
   }
@@ -158,7 +158,7 @@ async function endedWaits(
   ref: { tenant_code: string; peid: string },
   tasks: Array<Pick<ItemState, 'peid' | 'tenant_code' | 'task_id' | 'status' | 'claim' | 'attempts' | 'child_peid'>>,
 ): Promise<typeof tasks> {
-  const waiting = tasks.filter((t) => t.status === 'running' && t.claim === null && t.child_peid !== undefined);
+  const waiting = tasks.filter(isWaitingForChild);
   if (waiting.length === 0) return [];
   const children = new Map((await runs.childRuns([ref])).map((c) => [c.peid, c]));
   return waiting.filter((t) => children.get(t.child_peid ?? '')?.execution_status !== 'running');

@@ -11,7 +11,7 @@ import { logger, MetricUnit, metrics } from '../observability.js';
 import { recordAudit } from './audit.js';
 import { executionSource, runStarted } from './audit-entries.js';
 import { type MockInput, planMocks } from './mocks.js';
-import type { ExecutionRecord, StoredPlaybook, TaskMock, TaskRecord } from './model.js';
+import { type ExecutionRecord, newTaskRecord, type StoredPlaybook, type TaskMock, type TaskRecord } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
 import type { RunStore } from './ports/run-store.js';
@@ -67,25 +67,20 @@ export function planRun(
     return mock ? { mock } : {};
   };
   const tasks: TaskRecord[] = playbook.tasks.map((def) => ({
-    peid,
-    tenant_code: caller.tenant_code,
-    alert_id: input.alert_id,
-    task_seq: graph.seq.get(def.id) ?? 0,
-    task_id: def.id,
-    type: def.type,
-    def,
-    dependents: graph.dependents.get(def.id) ?? [],
-    status: roots.has(def.id) ? 'queued' : 'pending',
-    attempts: 0,
-    claim: null,
-    output_json: null,
-    truncated: false,
-    error: null,
-    started_at: null,
-    finished_at: null,
-    duration_ms: null,
-    createddate: now,
-    updateddate: now,
+    ...newTaskRecord(
+      {
+        peid,
+        tenant_code: caller.tenant_code,
+        alert_id: input.alert_id,
+        task_seq: graph.seq.get(def.id) ?? 0,
+        task_id: def.id,
+        type: def.type,
+        def,
+        dependents: graph.dependents.get(def.id) ?? [],
+        status: roots.has(def.id) ? 'queued' : 'pending',
+      },
+      now,
+    ),
     ...mockOf(def.id),
   }));
   const exec: ExecutionRecord = {

@@ -3,12 +3,13 @@
  * sweep for stalled runs and the dead-letter handler's forced task failures.
  */
 import type { Db } from 'mongodb';
-import { type ExecutionRecord, type TaskRecord, taskKey } from '../../engine/model.js';
+import type { ExecutionRecord, TaskRecord } from '../../engine/model.js';
 import type { DeadLetterStore } from '../../engine/ports/dead-letters.js';
 import type { StaleRunFinder } from '../../engine/ports/stale-runs.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
+import { TASK_FILTERS } from './task-filters.js';
 
 type ExecutionDoc = ExecutionRecord & { _id: string };
 type TaskDoc = TaskRecord & { _id: string };
@@ -52,11 +53,7 @@ export function createMaintenanceStore(db: Db): StaleRunFinder & DeadLetterStore
         tasks.bulkWrite(
           list.map((t) => ({
             updateOne: {
-              filter: indexed(MAINTENANCE_QUERIES.openTaskById, {
-                _id: taskKey(t.peid, t.task_id),
-                tenant_code: t.tenant_code,
-                status: { $in: ['pending', 'queued', 'running'] },
-              }),
+              filter: indexed(MAINTENANCE_QUERIES.openTaskById, TASK_FILTERS.failDeadLetter(t, t.task_id)),
               update: { $set: { status: 'failed', error, claim: null, finished_at: now, updateddate: now } },
             },
           })),
