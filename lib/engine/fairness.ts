@@ -34,7 +34,8 @@
  * cooldown, not one per batch.
  */
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { BatchItem, BatchResult } from './execute-batch.js';
+import type { BatchItem } from './batch/intake.js';
+import type { BatchResult } from './execute-batch.js';
 import { type TaskMessage, taskKey } from './model.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import type { SlotRequest, SlotsAcquired, TenantSlots } from './ports/tenant-slots.js';

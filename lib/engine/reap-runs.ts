@@ -11,13 +11,13 @@
  */
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import { planFanIn } from './execute-batch.js';
+import { planFanIn } from './batch/fan-in.js';
 import { type ExecutionRecord, isWaitingForChild, leaseExpired, taskKey } from './model.js';
 import type { ItemState } from './ports/run-records.js';
 import type { RunStore } from './ports/run-store.js';
 import type { StaleRunFinder } from './ports/stale-runs.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
-import { endRun, PARENT_ENDED } from './run-lifecycle.js';
+import { closeAndComplete, endRun, PARENT_ENDED } from './run-lifecycle.js';
 import { taskMessage } from './task-messages.js';
 
 export interface ReapDeps {
@@ -140,10 +140,7 @@ async function reapRun(
   await deps.queue.send([...messages.values()]);
   report.requeued += messages.size;
   // Also marks progress, so the next sweep leaves this run alone for another bound.
-  const after = await deps.runs.closeTasks(ref, closed, now);
-  if (after && after.execution_status === 'running' && after.open_tasks.length === 0) {
-    if (await endRun(deps, exec, 'completed', now)) report.completed += 1;
-  }
+  if (await closeAndComplete(deps, exec, closed, now)) report.completed += 1;
   if (messages.size > 0)
     logger.warn('reaper re-enqueued tasks of a stalled run', {
       peid: exec.peid,

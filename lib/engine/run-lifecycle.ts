@@ -11,13 +11,14 @@
  * ended: reap-runs.ts). A wake-up sent twice is harmless: the waiting task resumes once.
  */
 import type { AuditEntry } from './audit.js';
-import type { ExecutionRecord, RunRef, TaskError } from './model.js';
-import type { RunStore } from './ports/run-store.js';
+import { type ExecutionRecord, type RunRef, runDone, type TaskError } from './model.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { RunRecords } from './ports/run-records.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { taskMessage } from './task-messages.js';
 
 export interface LifecycleDeps {
-  runs: RunStore;
+  runs: RunEnds;
   queue: TaskQueue;
 }
 
@@ -54,6 +55,20 @@ export async function endRun(
   return won;
 }
 
+/**
+ * Closes finished tasks on their run: the call that empties its open set completes the run
+ * (once, whoever closes last). True if this call completed it.
+ */
+export async function closeAndComplete(
+  deps: LifecycleDeps,
+  run: RunToEnd,
+  taskIds: string[],
+  now: number,
+): Promise<boolean> {
+  const after = await deps.runs.closeTasks(refOf(run), taskIds, now);
+  return after !== null && runDone(after) && (await endRun(deps, run, 'completed', now));
+}
+
 /** What follows a run's end with `status`; called again to repair an end whose steps were cut short. */
 export async function afterEnd(
   deps: LifecycleDeps,
@@ -77,7 +92,7 @@ export async function afterEnd(
  * Returns how many runs this call cancelled.
  */
 export async function stopChildRuns(
-  runs: RunStore,
+  runs: RunEnds,
   parents: RunRef[],
   status: Exclude<EndStatus, 'completed'>,
   now: number,
@@ -106,7 +121,11 @@ export async function stopChildRuns(
  * cancellation would stay `running` for ever. The wait was recorded before this read, so either
  * the end's cancellation saw it, or this read sees the end.
  */
-export async function cancelLateWaits(runs: RunStore, tasks: RunRef[], now: number): Promise<void> {
+export async function cancelLateWaits(
+  runs: RunEnds & Pick<RunRecords, 'getExecution'>,
+  tasks: RunRef[],
+  now: number,
+): Promise<void> {
   const refs = [...new Map(tasks.map((t) => [t.peid, refOf(t)])).values()];
   if (refs.length === 0) return;
   const execs = await Promise.all(refs.map((r) => runs.getExecution(r)));

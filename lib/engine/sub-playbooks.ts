@@ -13,7 +13,7 @@ import { ValidationError } from '../errors.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunRecords } from './ports/run-records.js';
 import { endRun, PARENT_ENDED } from './run-lifecycle.js';
 import type { TaskOutcome } from './run-task.js';
 import { planRun } from './start-run.js';
@@ -113,7 +113,10 @@ export async function startChildRun(
 }
 
 /** The outcome of a waiting `playbook` task from its finished child run, or undefined while it runs. */
-export async function childOutcome(runs: RunStore, task: TaskRecord): Promise<TaskOutcome | undefined> {
+export async function childOutcome(
+  runs: Pick<RunRecords, 'getExecution' | 'listGraphTasks'>,
+  task: TaskRecord,
+): Promise<TaskOutcome | undefined> {
   const ref = { tenant_code: task.tenant_code, peid: task.child_peid ?? '' };
   const child = await runs.getExecution(ref);
   if (!child) return failed('CHILD_MISSING', 'the sub-playbook run is gone', true);

@@ -19,7 +19,7 @@ import type { TaskDefinition } from '../domain/playbook-schema.js';
 import { ValidationError } from '../errors.js';
 import type { ExecutionRecord, RunRef, StoredPlaybook } from './model.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
-import type { RunStore } from './ports/run-store.js';
+import type { WorkCounter } from './ports/work-counter.js';
 import type { TaskOutcome } from './run-task.js';
 
 export const WORK_BUDGET_EXCEEDED = 'WORK_BUDGET_EXCEEDED';
@@ -41,7 +41,7 @@ export function rootOf(exec: Pick<ExecutionRecord, 'tenant_code' | 'peid' | 'roo
 
 /** Charges `units` to the tree of `exec`; the failed outcome of `what` when the budget does not allow it. */
 export async function chargeWork(
-  runs: RunStore,
+  runs: WorkCounter,
   exec: Pick<ExecutionRecord, 'tenant_code' | 'peid' | 'root_peid'>,
   units: number,
   budget: number,
@@ -61,7 +61,7 @@ export async function chargeWork(
 
 /** Charges the items of a loop of `exec` before they are written; the loop's failed outcome when refused. */
 export function chargeItems(
-  deps: { runs: RunStore; workBudget?: number },
+  deps: { runs: WorkCounter; workBudget?: number },
   exec: Pick<ExecutionRecord, 'tenant_code' | 'peid' | 'root_peid'>,
   count: number,
 ): Promise<TaskOutcome | undefined> {

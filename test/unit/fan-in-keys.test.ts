@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { TaskStatus } from '../../lib/domain/statuses.js';
-import { fanInKeys, planFanIn } from '../../lib/engine/execute-batch.js';
+import { fanInKeys, planFanIn } from '../../lib/engine/batch/fan-in.js';
 import type { TaskRecord } from '../../lib/engine/model.js';
 import { planTestRun } from '../support/planned-run.js';
 
