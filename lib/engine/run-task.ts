@@ -154,8 +154,33 @@ async function runTaskUnredacted(
   }
 }
 
+/** An output as stored: JSON text, cut to the size limit. */
+export interface StoredOutput {
+  output_json: string;
+  truncated: boolean;
+}
+
+/** A failed outcome for an exception the task's own code did not turn into one. */
+export function taskFailure(code: string, err: unknown, retryable: boolean): TaskOutcome {
+  const detail = err instanceof Error ? err.message : String(err);
+  return failure(code, code === 'OUTPUT_INVALID' ? `the task's output cannot be stored: ${detail}` : detail, retryable);
+}
+
+/**
+ * The outcome with its output serialized for storing. An output that cannot be serialized
+ * (nothing from outside should get here deeper than MAX_INPUT_JSON_DEPTH, but whatever does)
+ * turns the outcome into a failure of that task, never an exception of the batch.
+ */
+export function storable(outcome: TaskOutcome, maxBytes: number): { outcome: TaskOutcome; stored: StoredOutput } {
+  try {
+    return { outcome, stored: capOutput(outcome.output, maxBytes) };
+  } catch (err) {
+    return { outcome: taskFailure('OUTPUT_INVALID', err, false), stored: { output_json: 'null', truncated: false } };
+  }
+}
+
 /** Serializes an output, cutting it to `maxBytes` of JSON text (then stored as a string preview). */
-export function capOutput(output: unknown, maxBytes: number): { output_json: string; truncated: boolean } {
+export function capOutput(output: unknown, maxBytes: number): StoredOutput {
   const json = JSON.stringify(output ?? null) ?? 'null';
   if (Buffer.byteLength(json, 'utf8') <= maxBytes) return { output_json: json, truncated: false };
   let preview = json.slice(0, maxBytes);

@@ -33,9 +33,23 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
   return out.length === 0 ? '(root)' : out;
 }
 
-/** Converts zod issues to field issues (capped so hostile input cannot produce huge responses). */
+/**
+ * Converts zod issues to field issues (capped so hostile input cannot produce huge responses);
+ * an unknown field is reported at its own path.
+ */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues.slice(0, 50).map((i) => ({ path: formatPath(i.path, prefix), message: i.message }));
+  const out: FieldIssue[] = [];
+  for (const i of error.issues) {
+    if (i.code === 'unrecognized_keys') {
+      for (const key of i.keys.slice(0, 50)) {
+        const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+        out.push({ path: formatPath([...i.path, shown], prefix), message: `unknown field "${shown}"` });
+      }
+    } else {
+      out.push({ path: formatPath(i.path, prefix), message: i.message });
+    }
+  }
+  return out.slice(0, 50);
 }
 
 /** Parses `input` with `schema` or throws a ValidationError naming every bad field. */

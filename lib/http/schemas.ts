@@ -1,5 +1,6 @@
 /** Request schemas of the HTTP routes, compiled once at module scope. */
 import * as z from 'zod';
+import { MAX_INPUT_JSON_DEPTH, tooDeepAt } from '../domain/json-value.js';
 import { EXECUTION_STATUSES } from '../domain/statuses.js';
 
 const name = z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}');
@@ -13,7 +14,14 @@ export const runPlaybookBody = z
   .object({
     playbook_name: name,
     alert_id: z.string().min(1).max(256),
-    alert: z.record(z.string(), z.unknown()).default({}),
+    // Any JSON object, nested at most MAX_INPUT_JSON_DEPTH levels (checked iteratively: the run
+    // stores it as JSON text and templates walk it, both recursive).
+    alert: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .refine((alert) => tooDeepAt(alert, MAX_INPUT_JSON_DEPTH) === undefined, {
+        message: `must not be nested deeper than ${MAX_INPUT_JSON_DEPTH} levels`,
+      }),
   })
   .strict();
 
