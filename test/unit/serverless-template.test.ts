@@ -91,6 +91,7 @@ const LOCAL_ONLY = new Set([
   'AWS_SECRET_ACCESS_KEY',
   'POWERTOOLS_DEV',
   'AUTH_JWT_SECRET',
+  'REDIS_ALLOW_PLAINTEXT',
 ]);
 /** Keys only deployed stages have (the authorizer verifies tokens from a JWKS there). */
 const DEPLOYED_ONLY = new Set(['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE']);
@@ -199,7 +200,7 @@ describe('serverless package --stage prod', () => {
     // osls wants its config file to be a regular file; the code and dependencies are links.
     for (const file of ['serverless.yml', 'package.json'])
       copyFileSync(path.join(ROOT, file), path.join(serviceDir, file));
-    for (const entry of ['tsconfig.json', 'functions', 'lib', 'node_modules']) {
+    for (const entry of ['tsconfig.json', 'functions', 'lib', 'node_modules', 'tools']) {
       symlinkSync(path.join(ROOT, entry), path.join(serviceDir, entry));
     }
     packageDir = path.join(serviceDir, 'package');
