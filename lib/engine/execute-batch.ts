@@ -32,7 +32,16 @@ import type {
   TaskState,
 } from './ports.js';
 import { cancelLateWaits, endRun, wakeParentsOfEnded } from './run-lifecycle.js';
-import { buildContext, capOutput, runTask, type TaskOutcome, type TemplateContext } from './run-task.js';
+import {
+  buildContext,
+  capOutput,
+  runTask,
+  type StoredOutput,
+  storable,
+  type TaskOutcome,
+  type TemplateContext,
+  taskFailure,
+} from './run-task.js';
 import { type ChildRunDeps, childOutcome, startChildRun } from './sub-playbooks.js';
 import { initialDelaySeconds, parseTaskMessage, taskMessage } from './task-messages.js';
 import { chargeItems } from './work-budget.js';
@@ -198,8 +207,10 @@ export async function executeBatch(
   };
   const expansions: Array<{ task: TaskRecord; items: unknown[] }> = [];
   const waiting: Array<{ task: TaskRecord; childPeid: string }> = [];
+  // One task's exception is that task's failure, never the batch's (a failed batch is redelivered
+  // whole: every other tenant's integration would be called again).
   const outcomes = (
-    await Promise.all(
+    await Promise.allSettled(
       toRun.map(async ({ task }) => {
         const began = deps.clock();
         const ctx = contextOf(task.peid);
@@ -235,7 +246,9 @@ export async function executeBatch(
         return { task, outcome, began, ended: deps.clock() };
       }),
     )
-  ).filter((o) => o !== undefined);
+  )
+    .map((r, i) => (r.status === 'fulfilled' ? r.value : threw(deps, toRun[i]?.task as TaskRecord, r.reason, start)))
+    .filter((o) => o !== undefined);
 
   // Sub-playbook tasks whose child run started: they wait (claim released) until it finishes.
   for (const { task, childPeid } of waiting) {
@@ -286,7 +299,10 @@ export async function executeBatch(
     string,
     { ref: RunRef; createddate: number; error: { code: string; message: string }; loop?: string }
   >();
-  for (const { task, outcome, began, ended } of outcomes) {
+  for (const done of outcomes) {
+    const { task, began, ended } = done;
+    // The result is built (serialized) here, per task: one that cannot be stored fails alone.
+    const { outcome, stored } = storable(done.outcome, deps.outputMaxBytes);
     const attempt = task.attempts;
     const retry = outcome.status === 'failed' && outcome.retryable && hasAttemptsLeft(task.def.retry, attempt);
     recordMetrics(task, outcome, retry, ended - began);
@@ -296,10 +312,7 @@ export async function executeBatch(
       outgoing.push(taskMessage(task, attempt + 1, delay));
       continue;
     }
-    writes.push({
-      ...resultWrite(task, outcome.status, outcome, ended, deps.outputMaxBytes),
-      duration_ms: ended - began,
-    });
+    writes.push({ ...resultWrite(task, outcome.status, outcome, ended, stored), duration_ms: ended - began });
     if (task.item_of === undefined) addTo(finished, task.peid, task.task_id);
     else itemsDone.push(task);
     if (outcome.status === 'failed' && task.def.on_failure === 'fail') {
@@ -455,6 +468,17 @@ async function runInline(
   }
 }
 
+/** The outcome of a task whose run threw: failed with TASK_ERROR, retried by its own policy. */
+function threw(deps: ExecuteBatchDeps, task: TaskRecord, err: unknown, began: number) {
+  logger.error('task threw', {
+    peid: task.peid,
+    tenant_code: task.tenant_code,
+    task_id: task.task_id,
+    error: err as Error,
+  });
+  return { task, outcome: taskFailure('TASK_ERROR', err, true), began, ended: deps.clock() };
+}
+
 /** `loaded` as a read after the claim would return it: every job's task running under `token`. */
 function withClaims(
   loaded: { executions: ExecutionRecord[]; tasks: TaskRecord[] },
@@ -496,9 +520,8 @@ function resultWrite(
   status: TaskResultWrite['status'],
   outcome: TaskOutcome | null,
   now: number,
-  outputMaxBytes = Number.POSITIVE_INFINITY,
+  capped: StoredOutput | null = null,
 ): TaskResultWrite {
-  const capped = outcome && status !== 'queued' ? capOutput(outcome.output, outputMaxBytes) : null;
   return {
     tenant_code: task.tenant_code,
     peid: task.peid,
