@@ -9,11 +9,9 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { executeBatch } from '../lib/engine/execute-batch.js';
 import { handlerPrelude } from '../lib/http/prelude.js';
 import { logger, metrics } from '../lib/observability.js';
-import { hardenRegexEngine } from '../lib/runtime-hardening.js';
 import { executeBatchDeps, fairness } from '../lib/services/engine.js';
 
 handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness', 'secrets']);
-hardenRegexEngine();
 
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .use(injectLambdaContext(logger, { resetKeys: true }))

@@ -16,6 +16,9 @@ const TENANT = /^[A-Za-z0-9_-]{1,64}$/;
 
 export type TokenVerifier = (token: string) => Promise<Principal | null>;
 
+/** A token without an expiry would be valid for ever once leaked: refused like an expired one. */
+const REQUIRED_CLAIMS = ['exp'];
+
 function principalOf(payload: JWTPayload): Principal | null {
   const tenant = payload.tenant_code;
   if (typeof tenant !== 'string' || !TENANT.test(tenant)) return null;
@@ -30,6 +33,7 @@ export function createTokenVerifier(cfg: Config<'auth'>): TokenVerifier {
     const jwks = createRemoteJWKSet(new URL(cfg.AUTH_JWKS_URL));
     const opts = {
       algorithms: ['RS256', 'ES256', 'PS256'],
+      requiredClaims: REQUIRED_CLAIMS,
       ...(cfg.AUTH_ISSUER ? { issuer: cfg.AUTH_ISSUER } : {}),
       ...(cfg.AUTH_AUDIENCE ? { audience: cfg.AUTH_AUDIENCE } : {}),
     };
@@ -44,7 +48,9 @@ export function createTokenVerifier(cfg: Config<'auth'>): TokenVerifier {
   const secret = new TextEncoder().encode(cfg.AUTH_JWT_SECRET ?? '');
   return async (token) => {
     try {
-      return principalOf((await jwtVerify(token, secret, { algorithms: ['HS256'] })).payload);
+      return principalOf(
+        (await jwtVerify(token, secret, { algorithms: ['HS256'], requiredClaims: REQUIRED_CLAIMS })).payload,
+      );
     } catch {
       return null;
     }

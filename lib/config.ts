@@ -29,6 +29,12 @@ const listVar = z
 
 const optionalUrl = z.url().optional();
 
+/** The HS256 secret the local stage uses by default: public (it is in this repository). */
+export const PUBLIC_LOCAL_JWT_SECRET = 'local-dev-secret';
+
+/** True when STAGE names a deployed stage (anything but `local`). */
+const deployedStage = (stage: string | undefined) => stage !== undefined && stage !== 'local';
+
 /** A JSON object of tenant code -> positive integer, as a Map (no prototype keys); empty when unset. */
 const tenantCaps = z
   .string()
@@ -46,10 +52,19 @@ const tenantCaps = z
   .transform((caps) => new Map(Object.entries(caps)));
 
 const schemas = {
-  service: z.object({
-    STAGE: z.string().regex(/^[a-z0-9-]{1,32}$/),
-    AWS_REGION: z.string().min(1),
-  }),
+  service: z
+    .object({
+      STAGE: z.string().regex(/^[a-z0-9-]{1,32}$/),
+      AWS_REGION: z.string().min(1),
+      /** Set by the AWS Lambda runtime itself (not by serverless-offline or `invoke local`). */
+      AWS_LAMBDA_RUNTIME_API: z.string().optional(),
+    })
+    .superRefine((v, ctx) => {
+      // The local stage trusts a public signing secret and private targets: never in AWS.
+      if (v.STAGE === 'local' && v.AWS_LAMBDA_RUNTIME_API !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['STAGE'], message: 'the local stage cannot run in AWS Lambda' });
+      }
+    }),
   mongo: z.object({
     MONGO_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
     MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/),
@@ -64,13 +79,27 @@ const schemas = {
     /** A server check unanswered this long means the driver's monitor is stuck (lib/clients/mongo-watchdog.ts). */
     MONGO_MONITOR_STALL_MS: z.coerce.number().int().min(0).max(600_000).optional(),
   }),
-  redis: z.object({
-    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
-    REDIS_CONNECT_TIMEOUT_MS: intVar(5_000, 50, 60_000),
-    // A cache must fail fast: a slow Redis only makes requests slower, never stuck.
-    REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 60_000),
-    REDIS_MAX_RETRIES_PER_REQUEST: intVar(1, 0, 10),
-  }),
+  redis: z
+    .object({
+      REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+      REDIS_CONNECT_TIMEOUT_MS: intVar(5_000, 50, 60_000),
+      // A cache must fail fast: a slow Redis only makes requests slower, never stuck.
+      REDIS_COMMAND_TIMEOUT_MS: intVar(500, 10, 60_000),
+      REDIS_MAX_RETRIES_PER_REQUEST: intVar(1, 0, 10),
+      STAGE: z.string().optional(),
+      /** Tests of deployed-stage behaviour against the local Redis only; never set by serverless.yml. */
+      REDIS_ALLOW_PLAINTEXT: z.enum(['true', 'false']).optional(),
+    })
+    .superRefine((v, ctx) => {
+      // Deployed stages talk to Redis over TLS: tenants' cached playbooks and fairness slots.
+      if (deployedStage(v.STAGE) && !v.REDIS_URL.startsWith('rediss://') && v.REDIS_ALLOW_PLAINTEXT !== 'true') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['REDIS_URL'],
+          message: 'must be a rediss:// (TLS) URL outside the local stage',
+        });
+      }
+    }),
   queue: z.object({
     SQS_ENDPOINT: optionalUrl,
     TASK_QUEUE_URL: z.url(),
@@ -86,8 +115,16 @@ const schemas = {
       AUTH_JWKS_URL: optionalUrl,
       AUTH_ISSUER: z.string().min(1).optional(),
       AUTH_AUDIENCE: z.string().min(1).optional(),
+      STAGE: z.string().optional(),
     })
     .superRefine((v, ctx) => {
+      if (deployedStage(v.STAGE) && v.AUTH_JWT_SECRET === PUBLIC_LOCAL_JWT_SECRET) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['AUTH_JWT_SECRET'],
+          message: 'is the public local secret: anyone could sign tokens (use AUTH_JWKS_URL)',
+        });
+      }
       if (v.AUTH_JWT_SECRET === undefined && v.AUTH_JWKS_URL === undefined) {
         ctx.addIssue({ code: 'custom', path: ['AUTH_JWT_SECRET'], message: 'set AUTH_JWT_SECRET or AUTH_JWKS_URL' });
       }

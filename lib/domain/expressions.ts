@@ -2,10 +2,14 @@
  * JSONata compilation and bounded evaluation. Expressions come from playbook authors and
  * run inside shared Lambda functions, so every evaluation is limited in time, nesting
  * depth, intermediate work and output size, and a failure is always an ExpressionError.
+ * Regular expressions, the one thing the evaluation hooks cannot interrupt (a backtracking
+ * match is a single native call), run in a worker thread stopped at the deadline
+ * (regex-sandbox.ts explains the choice).
  */
 import jsonata from 'jsonata';
 import { safeDistinct, safePad } from './expression-builtins.js';
 import { ExpressionError } from './expression-error.js';
+import { type RegexEngine, sandboxedRegexEngine, sandboxedToMillis } from './sandboxed-regex.js';
 
 export { ExpressionError, type ExpressionErrorCode } from './expression-error.js';
 
@@ -92,8 +96,26 @@ function onExit(_expr: unknown, _input: unknown, environment: HookEnvironment, r
   }
 }
 
+// `$toMillis` with a picture matches with a regular expression JSONata builds: sandboxed too.
+const toMillisSandboxed = sandboxedToMillis(
+  (environment) => stateOf(environment as HookEnvironment),
+  DEFAULT_EXPRESSION_LIMITS.timeoutMs,
+);
+
 const cache = new Map<string, jsonata.Expression>();
 let cachedChars = 0;
+
+/**
+ * Each compiled expression's options object. JSONata reads `RegexEngine` from it when an
+ * evaluation starts (synchronously, before its first await), so setting it right before
+ * `evaluate()` gives each evaluation a regex engine bound to its own deadline, even when
+ * evaluations of one cached expression interleave.
+ */
+interface CompileOptions {
+  sequence: number;
+  RegexEngine?: RegexEngine;
+}
+const compileOptions = new WeakMap<jsonata.Expression, CompileOptions>();
 
 interface JsonataErrorShape {
   code?: unknown;
@@ -124,15 +146,18 @@ export function compileExpression(src: string): jsonata.Expression {
   }
   if (src.trim() === '') throw new ExpressionError('EXPRESSION_SYNTAX', 'expression is empty');
   let expression: jsonata.Expression;
+  const options: CompileOptions = { sequence: MAX_SEQUENCE_LENGTH };
   try {
-    expression = jsonata(src, { sequence: MAX_SEQUENCE_LENGTH });
+    expression = jsonata(src, options as jsonata.JsonataOptions);
   } catch (err) {
     throw toSyntaxError(err);
   }
+  compileOptions.set(expression, options);
   expression.assign(ENTRY_HOOK as unknown as string, onEntry);
   expression.assign(EXIT_HOOK as unknown as string, onExit);
   expression.registerFunction('pad', safePad, '<s-ns?:s>');
   expression.registerFunction('distinct', safeDistinct, '<x:x>');
+  expression.registerFunction('toMillis', toMillisSandboxed, '<s-s?:n>');
   cache.set(src, expression);
   cachedChars += src.length;
   while (cache.size > CACHE_CAPACITY || cachedChars > CACHE_MAX_SOURCE_CHARS) {
@@ -185,6 +210,8 @@ export async function evaluateExpression(
     timeoutMs: Math.max(0, deadline - now),
   };
   let result: unknown;
+  const options = compileOptions.get(expression);
+  if (options !== undefined) options.RegexEngine = sandboxedRegexEngine(state);
   try {
     result = await expression.evaluate(context, { [STATE_BINDING]: state });
   } catch (err) {

@@ -87,3 +87,50 @@ export function findJsonProblems(value: unknown, maxDepth = MAX_JSON_DEPTH, maxN
   });
   return problems;
 }
+
+/**
+ * How deeply JSON that enters from outside (alerts, integration answers, webhook bodies) may
+ * nest. Far beyond real documents, far below what recursive code (JSON.stringify, BSON,
+ * templates) can take on a Lambda main thread: JSON.parse accepts 100,000 nested arrays, but
+ * JSON.stringify overflows the stack on 5,000.
+ */
+export const MAX_INPUT_JSON_DEPTH = 64;
+
+/**
+ * The path of the first array or object of `value` nested deeper than `maxDepth` levels (the
+ * root container is level 1), or undefined when none is. Iterative: any depth is safe to check.
+ */
+export function tooDeepAt(value: unknown, maxDepth = MAX_INPUT_JSON_DEPTH): (string | number)[] | undefined {
+  let found: JsonNode | undefined;
+  walkJson(value, maxDepth, (node) => {
+    if (node.depth >= maxDepth && node.value !== null && typeof node.value === 'object') {
+      found = node;
+      return false;
+    }
+    return true;
+  });
+  return found === undefined ? undefined : nodePath(found);
+}
+
+/** Outcome of parsing outside JSON text with a depth bound. */
+export type BoundedJson =
+  | { ok: true; value: unknown }
+  | { ok: false; reason: 'syntax' | 'depth'; message: string; path?: (string | number)[] };
+
+/**
+ * Parses JSON text from outside (V8's JSON.parse is iterative), then refuses a value nested
+ * deeper than `maxDepth`. Never throws: a syntax error or a too-deep value is an outcome.
+ */
+export function parseJsonWithin(text: string, maxDepth = MAX_INPUT_JSON_DEPTH): BoundedJson {
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (err) {
+    return { ok: false, reason: 'syntax', message: err instanceof Error ? err.message : 'invalid JSON' };
+  }
+  const path = tooDeepAt(value, maxDepth);
+  if (path !== undefined) {
+    return { ok: false, reason: 'depth', message: `nested deeper than ${maxDepth} levels`, path };
+  }
+  return { ok: true, value };
+}

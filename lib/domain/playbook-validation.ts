@@ -9,6 +9,7 @@ import { compileExpression, ExpressionError } from './expressions.js';
 import { formatPath } from './field-path.js';
 import { isPlainObject } from './json-value.js';
 import { MAX_TASKS, type PlaybookInput, playbookSchema, TASK_TYPES, type TaskDefinition } from './playbook-schema.js';
+import { secretExpressionIssue, secretTemplateIssues } from './secret-refs.js';
 import { collectTemplateErrors, describeSyntaxError } from './templates.js';
 
 /** At most this many issues are returned, so a hostile body cannot produce a huge error. */
@@ -104,21 +105,23 @@ export function findPlaybookIssues(playbook: PlaybookInput): FieldIssue[] {
 
 function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  if (task.run_if !== undefined) {
-    const message = syntaxError(task.run_if);
-    if (message !== undefined) issues.push({ path: `${path}.run_if`, message });
-  }
+  // Each bare expression must compile and must not read `secrets` (secret-refs.ts).
+  const bare = (src: string, at: string) => {
+    const message = syntaxError(src);
+    const issue = message === undefined ? secretExpressionIssue(src, at) : { path: at, message };
+    if (issue !== undefined) issues.push(issue);
+  };
+  if (task.run_if !== undefined) bare(task.run_if, `${path}.run_if`);
   if (task.for_each !== undefined) {
-    const message = syntaxError(task.for_each);
-    if (message !== undefined) issues.push({ path: `${path}.for_each`, message });
+    bare(task.for_each, `${path}.for_each`);
   } else if (task.concurrency !== undefined) {
     issues.push({ path: `${path}.concurrency`, message: 'is only allowed together with for_each' });
   }
   if (task.type === 'transform') {
-    const message = syntaxError(task.config.expression);
-    if (message !== undefined) issues.push({ path: `${path}.config.expression`, message });
+    bare(task.config.expression, `${path}.config.expression`);
   } else if (task.type === 'http' || task.type === 'playbook') {
     issues.push(...collectTemplateErrors(task.config, `${path}.config`));
+    issues.push(...secretTemplateIssues(task.config, `${path}.config`, task.type === 'http'));
   }
   return issues;
 }

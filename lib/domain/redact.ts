@@ -7,7 +7,12 @@
 
 export const REDACTED = '[redacted]';
 
-/** The strings to look for: each value as-is, JSON-escaped and URL-encoded, longest first. */
+/**
+ * The strings to look for, longest first: each value as-is, JSON-escaped and URL-encoded (the
+ * forms a direct use writes and JSON text takes), and base64 / base64url (the form an
+ * integration echoing a header back encoded gives). No expression can transform a secret
+ * (secret-refs.ts), so these are all the forms the service itself produces.
+ */
 export function redactionNeedles(secrets: readonly string[]): string[] {
   const needles = new Set<string>();
   for (const s of secrets) {
@@ -15,6 +20,14 @@ export function redactionNeedles(secrets: readonly string[]): string[] {
     needles.add(s);
     needles.add(JSON.stringify(s).slice(1, -1));
     needles.add(encodeURIComponent(s));
+    needles.add(encodeURI(s));
+    // Short values would make short, common base64 needles; a real credential is never that short.
+    if (s.length >= 6) {
+      const base64 = Buffer.from(s, 'utf8').toString('base64');
+      needles.add(base64);
+      needles.add(base64.replace(/=+$/, ''));
+      needles.add(Buffer.from(s, 'utf8').toString('base64url'));
+    }
   }
   return [...needles].sort((a, b) => b.length - a.length);
 }

@@ -154,16 +154,25 @@ function truncate(s: string, max: number): string {
 }
 
 /**
+ * A value the caller supplies for a template expression instead of evaluating it (the engine's
+ * direct secret uses), or undefined to evaluate the expression.
+ */
+export type TemplateSubstitution = (expression: string) => { value: unknown } | undefined;
+
+/**
  * Renders every string inside `value` (objects and arrays walked up to 32 levels) against
  * `context`. Exactly one `{{ expr }}` yields the raw value (undefined becomes null);
  * otherwise values are interpolated: strings as-is, null/undefined as '', others as JSON.
+ * An expression `substitute` answers for is not evaluated: its answer is the value.
  */
 export async function renderTemplate(
   value: unknown,
   context: TemplateContext,
   limits: TemplateLimits = {},
+  substitute?: TemplateSubstitution,
 ): Promise<unknown> {
   const budget: RenderBudget = {
+    substitute,
     limits: {
       ...limits,
       deadline: Math.min(
@@ -179,6 +188,12 @@ export async function renderTemplate(
 interface RenderBudget {
   limits: ExpressionLimits;
   remainingBytes: number;
+  substitute: TemplateSubstitution | undefined;
+}
+
+function evaluatePart(expression: string, context: unknown, budget: RenderBudget): Promise<unknown> | unknown {
+  const given = budget.substitute?.(expression);
+  return given === undefined ? evaluateExpression(expression, context, budget.limits) : given.value;
 }
 
 async function renderValue(value: unknown, context: unknown, budget: RenderBudget, depth: number): Promise<unknown> {
@@ -206,7 +221,7 @@ async function renderString(str: string, context: unknown, budget: RenderBudget)
   const parts = parseTemplate(str);
   const only = parts.length === 1 ? parts[0] : undefined;
   if (only?.kind === 'expression') {
-    const raw = await evaluateExpression(only.expression, context, budget.limits);
+    const raw = await evaluatePart(only.expression, context, budget);
     charge(budget, raw === undefined ? 4 : (JSON.stringify(raw)?.length ?? 4));
     return raw === undefined ? null : raw;
   }
@@ -216,7 +231,7 @@ async function renderString(str: string, context: unknown, budget: RenderBudget)
       out += part.text;
       continue;
     }
-    const v = await evaluateExpression(part.expression, context, budget.limits);
+    const v = await evaluatePart(part.expression, context, budget);
     const text = v === undefined || v === null ? '' : typeof v === 'string' ? v : (JSON.stringify(v) ?? '');
     charge(budget, text.length);
     out += text;

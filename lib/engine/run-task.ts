@@ -5,8 +5,8 @@
  */
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
 import { redactSecrets } from '../domain/redact.js';
-import { secretRefs } from '../domain/secret-refs.js';
-import { renderTemplate } from '../domain/templates.js';
+import { directSecretUse, encodeSecret, secretRefs, secretTemplateIssues } from '../domain/secret-refs.js';
+import { renderTemplate, type TemplateSubstitution } from '../domain/templates.js';
 import type { TaskError, TaskRecord } from './model.js';
 import { type IntegrationClient, IntegrationError } from './ports/integrations.js';
 import { SecretError, type SecretResolver } from './ports/secrets.js';
@@ -61,9 +61,9 @@ function failure(code: string, message: string, retryable: boolean, output: unkn
 
 /**
  * Runs one task to an outcome; `deadline` bounds everything it does. An http task's
- * config may reference integration secrets (`{{ secrets.NAME }}`), resolved through
- * `secrets`; every resolved value is redacted from the outcome (output and error), so
- * it is never stored, returned or logged.
+ * config may use integration secrets directly (`{{ secrets.NAME }}`, see secret-refs.ts),
+ * resolved through `secrets`; every resolved value is redacted from the outcome (output and
+ * error, in every form redact.ts knows), so it is never stored, returned or logged.
  */
 export async function runTask(
   task: TaskRecord,
@@ -78,20 +78,28 @@ export async function runTask(
   return { ...outcome, output: redactSecrets(outcome.output, used), error: redactSecrets(outcome.error, used) };
 }
 
-/** `ctx` plus the resolved secrets, for an http config's templates only (getters kept lazy). */
-async function withSecrets(
+/**
+ * The substitution of an http config's direct secret uses (`{{ secrets.NAME }}`), resolved
+ * through `secrets`; undefined when the config uses none. The values never enter the template
+ * context, so no expression can read or transform them.
+ */
+async function secretSubstitution(
   task: TaskRecord,
-  ctx: TemplateContext,
   secrets: SecretResolver | undefined,
   used: string[],
-): Promise<TemplateContext> {
+): Promise<TemplateSubstitution | undefined> {
+  const misuse = secretTemplateIssues(task.def.config, 'config', true)[0];
+  if (misuse !== undefined) throw new SecretError('SECRET_MISUSE', `${misuse.path}: ${misuse.message}`, false);
   const names = secretRefs(task.def.config);
-  if (names.length === 0) return ctx;
+  if (names.length === 0) return undefined;
   if (!secrets) throw new SecretError('SECRETS_UNAVAILABLE', 'no secret store is configured', false);
   const values = await secrets.resolve(task.tenant_code, names);
   used.push(...Object.values(values));
-  const out = Object.defineProperties({}, Object.getOwnPropertyDescriptors(ctx)) as TemplateContext;
-  return Object.assign(out, { secrets: values });
+  return (expression) => {
+    const use = directSecretUse(expression);
+    const value = use === undefined ? undefined : values[use.name];
+    return use === undefined || value === undefined ? undefined : { value: encodeSecret(value, use.encoding) };
+  };
 }
 
 async function runTaskUnredacted(
@@ -119,8 +127,8 @@ async function runTaskUnredacted(
         return { status: 'succeeded', output: value ?? null, error: null, retryable: false };
       }
       case 'http': {
-        const httpCtx = await withSecrets(task, ctx, secrets, used);
-        const rendered = (await renderTemplate(def.config, httpCtx, { deadline })) as {
+        const substitute = await secretSubstitution(task, secrets, used);
+        const rendered = (await renderTemplate(def.config, ctx, { deadline }, substitute)) as {
           method: string;
           url: unknown;
           headers?: Record<string, unknown>;
@@ -157,8 +165,33 @@ async function runTaskUnredacted(
   }
 }
 
+/** An output as stored: JSON text, cut to the size limit. */
+export interface StoredOutput {
+  output_json: string;
+  truncated: boolean;
+}
+
+/** A failed outcome for an exception the task's own code did not turn into one. */
+export function taskFailure(code: string, err: unknown, retryable: boolean): TaskOutcome {
+  const detail = err instanceof Error ? err.message : String(err);
+  return failure(code, code === 'OUTPUT_INVALID' ? `the task's output cannot be stored: ${detail}` : detail, retryable);
+}
+
+/**
+ * The outcome with its output serialized for storing. An output that cannot be serialized
+ * (nothing from outside should get here deeper than MAX_INPUT_JSON_DEPTH, but whatever does)
+ * turns the outcome into a failure of that task, never an exception of the batch.
+ */
+export function storable(outcome: TaskOutcome, maxBytes: number): { outcome: TaskOutcome; stored: StoredOutput } {
+  try {
+    return { outcome, stored: capOutput(outcome.output, maxBytes) };
+  } catch (err) {
+    return { outcome: taskFailure('OUTPUT_INVALID', err, false), stored: { output_json: 'null', truncated: false } };
+  }
+}
+
 /** Serializes an output, cutting it to `maxBytes` of JSON text (then stored as a string preview). */
-export function capOutput(output: unknown, maxBytes: number): { output_json: string; truncated: boolean } {
+export function capOutput(output: unknown, maxBytes: number): StoredOutput {
   const json = JSON.stringify(output ?? null) ?? 'null';
   if (Buffer.byteLength(json, 'utf8') <= maxBytes) return { output_json: json, truncated: false };
   let preview = json.slice(0, maxBytes);

@@ -9,6 +9,8 @@
  *      is an idempotency key (a replayed request answers the first run's peid).
  */
 import { createHash } from 'node:crypto';
+import { formatPath } from '../domain/field-path.js';
+import { MAX_INPUT_JSON_DEPTH, tooDeepAt } from '../domain/json-value.js';
 import { deriveWebhookSecret, verifyWebhookRequest } from '../domain/webhook-signature.js';
 import { RateLimitedError, UnauthorizedError, ValidationError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
@@ -80,6 +82,16 @@ export async function receiveWebhook(
     ]);
   }
   const body = d.parseBody();
+  // Outside JSON is depth-bounded where it enters (stored, templated and serialized downstream).
+  const tooDeep = tooDeepAt(body, MAX_INPUT_JSON_DEPTH);
+  if (tooDeep !== undefined) {
+    throw new ValidationError('request body is nested too deeply', [
+      {
+        path: formatPath(['(body)', ...tooDeep]),
+        message: `must not be nested deeper than ${MAX_INPUT_JSON_DEPTH} levels`,
+      },
+    ]);
+  }
   const input = await applyMappings(hook, body, deps.newId);
 
   const actor = { tenant_code: hook.tenant_code, sub: `webhook:${hook.hook_id}` };

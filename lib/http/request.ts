@@ -38,13 +38,18 @@ export function formatPath(path: ReadonlyArray<PropertyKey>, prefix = ''): strin
  * an unknown field or query parameter is reported at its own path, as playbook validation does.
  */
 export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
-  return error.issues
-    .flatMap((i) =>
-      i.code === 'unrecognized_keys'
-        ? i.keys.map((k) => ({ path: formatPath([...i.path, k], prefix), message: `unknown field "${k}"` }))
-        : [{ path: formatPath(i.path, prefix), message: i.message }],
-    )
-    .slice(0, 50);
+  const out: FieldIssue[] = [];
+  for (const i of error.issues) {
+    if (i.code === 'unrecognized_keys') {
+      for (const key of i.keys.slice(0, 50)) {
+        const shown = key.length > 64 ? `${key.slice(0, 64)}...` : key;
+        out.push({ path: formatPath([...i.path, shown], prefix), message: `unknown field "${shown}"` });
+      }
+    } else {
+      out.push({ path: formatPath(i.path, prefix), message: i.message });
+    }
+  }
+  return out.slice(0, 50);
 }
 
 /** Parses `input` with `schema` or throws a ValidationError naming every bad field. */

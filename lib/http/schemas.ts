@@ -1,6 +1,7 @@
 /** Request schemas of the HTTP routes, compiled once at module scope. */
 import * as z from 'zod';
 import { AUDIT_ACTIONS } from '../domain/audit.js';
+import { MAX_INPUT_JSON_DEPTH, tooDeepAt } from '../domain/json-value.js';
 import { MAX_TASKS } from '../domain/playbook-schema.js';
 import { EXECUTION_STATUSES } from '../domain/statuses.js';
 import { RUN_MODES, TRIGGER_TYPES } from '../domain/triggers.js';
@@ -24,7 +25,14 @@ export const runPlaybookBody = z
   .object({
     playbook_name: name,
     alert_id: z.string().min(1).max(256),
-    alert: z.record(z.string(), z.unknown()).default({}),
+    // Any JSON object, nested at most MAX_INPUT_JSON_DEPTH levels (checked iteratively: the run
+    // stores it as JSON text and templates walk it, both recursive).
+    alert: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .refine((alert) => tooDeepAt(alert, MAX_INPUT_JSON_DEPTH) === undefined, {
+        message: `must not be nested deeper than ${MAX_INPUT_JSON_DEPTH} levels`,
+      }),
     // Default live (applied when the run starts: an Idempotency-Key's payload stays what v1 clients send).
     mode: z.enum(RUN_MODES).optional(),
     /** Task id -> mock; only with mode "test" (checked against the playbook's tasks when the run starts). */

@@ -49,6 +49,13 @@ function items(loop: TaskRecord, n: number): TaskRecord[] {
   }));
 }
 
+/** The `i`th element, which the test knows is there. */
+function nth<T>(list: T[], i: number): T {
+  const v = list[i];
+  if (v === undefined) throw new Error(`no element ${i}`);
+  return v;
+}
+
 export function runStoreContract(name: string, makeStore: () => RunStore | Promise<RunStore>): void {
   describe(`RunStore contract: ${name}`, () => {
     const store = async () => makeStore();
@@ -70,14 +77,14 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       const tenant = `t-${randomUUID()}`;
       const runs = [10, 20, 20, 30].map((at) => newRun(tenant, randomUUID(), at));
       for (const r of runs) await s.insertRun({ ...r.exec, alert_id: r.exec.createddate === 20 ? 'x' : 'y' }, r.tasks);
-      await s.finishRun(runs[3]!.ref, 'failed', 40, 30);
+      await s.finishRun(nth(runs, 3).ref, 'failed', 40, 30);
       const page = await s.listExecutions(tenant, { limit: 10 });
       expect(page.map((e) => e.createddate)).toEqual([30, 20, 20, 10]);
-      expect(page[1]!.peid > page[2]!.peid).toBe(true);
+      expect(nth(page, 1).peid > nth(page, 2).peid).toBe(true);
       expect(page[0]).not.toHaveProperty('alert_json');
       expect(page[0]).not.toHaveProperty('open_tasks');
-      const next = await s.listExecutions(tenant, { limit: 2, before: page[1]! });
-      expect(next.map((e) => e.peid)).toEqual([page[2]!.peid, page[3]!.peid]);
+      const next = await s.listExecutions(tenant, { limit: 2, before: nth(page, 1) });
+      expect(next.map((e) => e.peid)).toEqual([nth(page, 2).peid, nth(page, 3).peid]);
       expect((await s.listExecutions(tenant, { limit: 9, alert_id: 'x' })).length).toBe(2);
       expect((await s.listExecutions(tenant, { limit: 9, status: 'failed' })).map((e) => e.createddate)).toEqual([30]);
       expect((await s.listExecutions(tenant, { limit: 9, since: 20, until: 30 })).length).toBe(2);
@@ -147,7 +154,7 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
         ['b', 'queued'],
         ['c', 'skipped'],
       ]);
-      expect(Object.keys(states[0]!).sort()).toEqual(
+      expect(Object.keys(nth(states, 0)).sort()).toEqual(
         ['attempts', 'claim', 'def', 'dependents', 'peid', 'status', 'task_id', 'tenant_code', 'type'].sort(),
       );
     });
@@ -249,7 +256,7 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       for (const k of kids) {
         await s.insertRun({ ...k.exec, parent: { peid: parent.peid, task_id: 'a', attempt: 1 }, depth: 1 }, k.tasks);
       }
-      await s.finishRun(kids[0]!.ref, 'completed', 20, 10);
+      await s.finishRun(nth(kids, 0).ref, 'completed', 20, 10);
       const found = await s.childRuns([parent.ref]);
       expect(found.map((c) => c.peid).sort()).toEqual(kids.map((k) => k.peid).sort());
       await s.cancelRuns(
@@ -257,8 +264,11 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
         30,
         { code: 'PARENT_ENDED', message: 'x' },
       );
-      expect((await s.getExecution(kids[0]!.ref))?.execution_status).toBe('completed');
-      expect(await s.getExecution(kids[1]!.ref)).toMatchObject({ execution_status: 'cancelled', playbook_runtime: 20 });
+      expect((await s.getExecution(nth(kids, 0).ref))?.execution_status).toBe('completed');
+      expect(await s.getExecution(nth(kids, 1).ref)).toMatchObject({
+        execution_status: 'cancelled',
+        playbook_runtime: 20,
+      });
       expect(await s.childRuns([{ ...parent.ref, tenant_code: 'other' }])).toEqual([]);
     });
 

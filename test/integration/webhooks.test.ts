@@ -266,6 +266,18 @@ describe('POST /hooks/{hook_id}: the body', () => {
     const big = await deliver(await createHook(), JSON.stringify({ pad: 'x'.repeat(256 * 1024) }));
     expect(big.status).toBe(413);
   });
+
+  it('a body nested deeper than 64 levels is 400 naming where, and starts nothing', async () => {
+    const plain = await createHook();
+    const deep = `{"detail":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
+    const res = await deliver(plain, deep);
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    const details = (res.body as { error: { code: string; details: Array<{ path: string }> } }).error;
+    expect(details.code).toBe('VALIDATION_FAILED');
+    expect(details.details[0]?.path).toMatch(/^\(body\)\.detail/);
+    const started = await runs({ trigger: 'webhook' });
+    expect(started.filter((r) => (r.trigger as { hook_id?: string }).hook_id === plain.hook_id)).toEqual([]);
+  });
 });
 
 describe('POST /hooks/{hook_id}: the rate limit', () => {

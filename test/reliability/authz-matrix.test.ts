@@ -2,7 +2,7 @@
  * The authorization matrix of every route in test/support/api.ts ROUTES (the deployed
  * API's routes, kept equal to serverless.yml by another test), through the real
  * authorizer: own tenant -> the route's success code; another tenant's resource -> 404
- * (exactly as an unknown id); no token -> 401; expired, wrong signature, alg none,
+ * (exactly as an unknown id); no token -> 401; expired, without expiry, wrong signature, alg none,
  * missing or malformed tenant_code, tampered payload -> 403.
  */
 import { SignJWT } from 'jose';
@@ -32,6 +32,12 @@ const BAD_TOKENS: Record<string, () => Promise<string>> = {
       .setSubject('analyst-a')
       .setIssuedAt(nowS() - 7200)
       .setExpirationTime(nowS() - 3600)
+      .sign(secret),
+  // Valid for ever once leaked: refused like an expired token.
+  'no expiry (exp missing)': () =>
+    new SignJWT({ tenant_code: 'tenant-a' })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject('analyst-a')
       .sign(secret),
   'wrong signature': () => mintToken('another-secret-of-enough-length-42', { tenant: 'tenant-a', sub: 'analyst-a' }),
   'alg none': async () =>

@@ -1,7 +1,8 @@
 /**
  * Property-based fuzzing (fast-check) of every route's body, path and query through the
  * in-process API Gateway (authorizer + real handlers + real MongoDB): random JSON, wrong
- * types, huge strings and numbers, deep nesting, unicode, `__proto__` / `constructor` keys,
+ * types, huge strings and numbers, deep nesting (65 to 20,000 levels of arrays, objects or both,
+ * in every field of a playbook, in a sub-playbook's alert, in a run's alert), unicode, `__proto__` / `constructor` keys,
  * MongoDB operators where scalars are expected, invalid JSONata, dependency cycles,
  * 10,000-task playbooks. Invalid input always gets a 4xx with the contract's error body
  * (never a 5xx, never a crash) and stores nothing. The number of cases is printed and
@@ -149,6 +150,72 @@ function setAt(root: Record<string, unknown>, path: Path, value: unknown): void 
   else setKey(node as Record<string, unknown>, last, value);
 }
 
+/**
+ * JSON nested 65 to 20,000 levels (beyond every limit: 32 inside playbooks, 64 for alerts; at most
+ * ~200 KB of text), as arrays, objects or both, written as text (JSON.stringify of such a value
+ * would overflow).
+ */
+const deepJsonText: fc.Arbitrary<string> = fc
+  .record({
+    depth: fc.integer({ min: 65, max: 20_000 }),
+    shape: fc.constantFrom('array', 'object', 'mixed'),
+    key: fc.string({ maxLength: 8 }),
+    leaf: fc.jsonValue({ maxDepth: 1 }),
+  })
+  .map(({ depth, shape, key, leaf }) => {
+    const k = JSON.stringify(key);
+    // Under the 256 KiB body limit (a bigger body is a 413 before any parsing).
+    const levels = Math.min(depth, Math.floor(200_000 / (k.length + 3)));
+    let open = '';
+    let close = '';
+    for (let i = 0; i < levels; i += 1) {
+      const asObject = shape === 'object' || (shape === 'mixed' && i % 2 === 0);
+      open += asObject ? `{${k}:` : '[';
+      close = (asObject ? '}' : ']') + close;
+    }
+    return `${open}${JSON.stringify(leaf) ?? 'null'}${close}`;
+  });
+
+/** `body` as JSON text with the string "__DEEP__" replaced by `deep`. */
+function withDeep(body: unknown, deep: string): string {
+  // A replacer function: `deep` may contain `$'` and other replacement patterns.
+  return JSON.stringify(body).replace('"__DEEP__"', () => deep);
+}
+
+/** Where a deep value goes in a playbook body (free-form JSON fields, typed fields, unknown keys). */
+const deepPlaybookSlots: Path[] = [
+  ['tasks', 0, 'config', 'body'],
+  ['tasks', 0, 'config', 'headers'],
+  ['tasks', 0, 'config', 'url'],
+  ['tasks', 0, 'x_unknown'],
+  ['tasks', 1, 'config', 'expression'],
+  ['tasks', 1, 'run_if'],
+  ['tasks', 1],
+  ['description'],
+  ['name'],
+  ['x_unknown'],
+  ['tasks'],
+];
+
+/** A playbook with a deeply nested value somewhere, or a sub-playbook task whose alert is deep. */
+const deepPlaybookBody: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.constantFrom(...deepPlaybookSlots), deepJsonText).map(([path, deep]) => {
+    const body = validPlaybook();
+    setAt(body, path, '__DEEP__');
+    return withDeep(body, deep);
+  }),
+  deepJsonText.map((deep) =>
+    withDeep(
+      {
+        name: 'deep-sub',
+        tasks: [{ id: 'sub', type: 'playbook', config: { name: TARGET, alert: { a: '__DEEP__' } } }],
+      },
+      deep,
+    ),
+  ),
+  deepJsonText,
+);
+
 /** Invalid-by-construction replacement values per field of a playbook. */
 const playbookMutations: Array<[Path, fc.Arbitrary<unknown>]> = [
   [['name'], fc.oneof(badName, notAString)],
@@ -280,6 +347,7 @@ const invalidPlaybookBody: fc.Arbitrary<string> = fc.oneof(
       }),
   },
   { weight: 1, arbitrary: cyclicPlaybook.map((b) => JSON.stringify(b)) },
+  { weight: 2, arbitrary: deepPlaybookBody },
   // Random JSON: never a playbook (no name/tasks pair of the right shape).
   {
     weight: 2,
@@ -528,6 +596,33 @@ describe('fuzzing every route with invalid input', () => {
           unicodeString.filter((s) => !/^[\x21-\x7e]{1,128}$/.test(s)),
         )
         .map((key) => ({ raw: JSON.stringify(valid), key })),
+    );
+    // A deeply nested alert (or a deep value anywhere else in the body) is a 400 naming the field.
+    const deepRun = fc
+      .tuple(fc.constantFrom('alert-field', 'alert-root', 'unknown-key', 'alert-id'), deepJsonText)
+      .map(([where, deep]) => {
+        const b = clone(valid) as Record<string, unknown>;
+        if (where === 'alert-field') b.alert = { src_ip: '203.0.113.9', nested: '__DEEP__' };
+        else if (where === 'alert-root') b.alert = '__DEEP__';
+        else if (where === 'unknown-key') b.x_deep = '__DEEP__';
+        else b.alert_id = '__DEEP__';
+        return {
+          raw: withDeep(b, deep),
+          field: where === 'unknown-key' ? 'x_deep' : where === 'alert-id' ? 'alert_id' : 'alert',
+        };
+      });
+    await fc.assert(
+      fc.asyncProperty(deepRun, async ({ raw, field }) => {
+        const res = await send('POST', '/runplaybook', { token: h.tokenA, rawBody: raw });
+        expectContractError(res, `runplaybook deep ${field} ${raw.slice(0, 120)}`);
+        expect(res.status).toBe(400);
+        const details = (res.body as { error: { details?: Array<{ path: string }> } }).error.details ?? [];
+        expect(
+          details.map((d) => d.path),
+          raw.slice(0, 120),
+        ).toContain(field);
+      }),
+      opts(RUNS),
     );
     await fc.assert(
       fc.asyncProperty(invalidRun, async ({ raw, key }) => {
@@ -860,7 +955,7 @@ describe('fuzzing every route with invalid input', () => {
     const anything = fc.record({
       route: fc.constantFrom(...ROUTES),
       param: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.uuid(), fc.constant(TARGET)).filter(encodable),
-      raw: fc.oneof(fc.json({ maxDepth: 4 }), invalidPlaybookBody, fc.string({ maxLength: 100 })),
+      raw: fc.oneof(fc.json({ maxDepth: 4 }), invalidPlaybookBody, fc.string({ maxLength: 100 }), deepJsonText),
       query: fc.dictionary(
         fc.oneof(
           unknownKey,

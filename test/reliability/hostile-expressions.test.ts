@@ -1,7 +1,8 @@
 /**
  * JSONata expressions and templates written to hang or exhaust a function — infinite and
  * deep recursion (with and without tail calls), quadratic work, huge ranges, strings and
- * outputs, deep structures, catastrophic regular expressions, `$eval` — in transforms,
+ * outputs, deep structures, catastrophic regular expressions (nested quantifiers, backreferences,
+ * lookarounds, case-insensitive, through `$eval`, `$toMillis` pictures), `$eval` — in transforms,
  * run_if conditions and http templates, run through the real executeTask handler. Each
  * task ends (failed, with an EXPRESSION_* code where the engine stopped it) within
  * bounded time, the consumer keeps serving other runs meanwhile, and its heap does not
@@ -62,16 +63,41 @@ const HOSTILE: Record<
     expr: '$reduce([1..100000], function($acc) { {"a": $acc} }, {})',
     stopped: true,
   },
-  // V8 falls back to its linear-time engine (runtime hardening): bounded, whatever the result.
+  // Regular expressions run in a worker thread terminated at the deadline (regex-sandbox.ts).
   'catastrophic regex': {
     where: 'transform',
     expr: '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /^(a+)+$/)',
-    stopped: false,
+    stopped: true,
   },
   'catastrophic regex in $replace': {
     where: 'transform',
     expr: '$replace($pad("", 50000, "a") & "!", /(a|aa)+$/, "b")',
-    stopped: false,
+    stopped: true,
+  },
+  'backreference regex': {
+    where: 'transform',
+    expr: '$match("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /^(a+)+$|\\1/)',
+    stopped: true,
+  },
+  'lookahead regex in run_if': {
+    where: 'run_if',
+    expr: '$contains("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /^(?=(a+)+$)/)',
+    stopped: true,
+  },
+  'case-insensitive regex in a url template': {
+    where: 'url',
+    expr: '$replace("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /^(a+)+$/i, "x")',
+    stopped: true,
+  },
+  'regex through $eval': {
+    where: 'transform',
+    expr: '$eval("$match(\\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\\", /^(a|a)+$/)")',
+    stopped: true,
+  },
+  '$toMillis picture (JSONata builds the regex)': {
+    where: 'transform',
+    expr: '$toMillis($pad("", 200, "a") & "!", "[FNn][FNn][FNn][FNn][FNn][FNn][FNn][FNn]")',
+    stopped: true,
   },
 };
 

@@ -3,7 +3,10 @@
  * run time from SSM Parameter Store (a SecureString in moto, the local SSM server started by
  * this project's globalSetup) through Powertools Parameters, scoped to the run's tenant and
  * cached in the container. The integration receives the real value; the stored outputs and
- * errors, the API's answers, the run's other tasks and the logs (DEBUG level) never contain it.
+ * errors, the API's answers, the run's other tasks and the logs (DEBUG level) never contain it,
+ * in any form: as is, JSON-escaped, URL-encoded or base64 (an integration echoing it encoded).
+ * A secret can only be used as it is (or URL-encoded) in an http task's url, headers and body:
+ * no expression ever sees its value, so no transform can disguise it; anything else is a 400.
  */
 import { randomUUID } from 'node:crypto';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -43,9 +46,18 @@ async function putSecret(tenant: string, name: string, value: string): Promise<v
   );
 }
 
-/** Every form a value can take in stored or logged text. */
+/** Every form a value can take in stored or logged text (base64: as an integration may echo it). */
 function forms(value: string): string[] {
-  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  const b64 = Buffer.from(value).toString('base64');
+  return [
+    value,
+    JSON.stringify(value).slice(1, -1),
+    encodeURIComponent(value),
+    encodeURI(value),
+    b64,
+    b64.replace(/=+$/, ''),
+    Buffer.from(value).toString('base64url'),
+  ];
 }
 
 function expectNoSecret(text: string, where: string): void {
@@ -70,7 +82,22 @@ beforeAll(async () => {
           method: 'POST',
           url: `${stub}/echo-headers/{{ execution.peid }}`,
           headers: { authorization: 'Bearer {{ secrets.INTEL_TOKEN }}', 'x-api-key': '{{ secrets.INTEL_TOKEN }}' },
-          body: { token: '{{ secrets.INTEL_TOKEN }}', note: 'k={{ $uppercase(secrets.INTEL_TOKEN) }}' },
+          // `keys`: what the expressions of an http template see (secrets never are in it).
+          body: {
+            token: '{{ secrets.INTEL_TOKEN }}',
+            note: 'k={{ $encodeUrlComponent(secrets.INTEL_TOKEN) }}',
+            keys: '{{ $keys($) }}',
+          },
+        },
+      },
+      // An integration that answers with the headers it got, base64-encoded.
+      {
+        id: 'echo_b64',
+        type: 'http',
+        config: {
+          method: 'GET',
+          url: `${stub}/echo-headers-b64/{{ execution.peid }}`,
+          headers: { 'x-api-key': '{{ secrets.INTEL_TOKEN }}' },
         },
       },
       // A failing call with the secret in its url: the answer (echoing the path) and the error are stored.
@@ -82,8 +109,8 @@ beforeAll(async () => {
       },
       // Downstream tasks see only what was stored.
       { id: 'copy', type: 'transform', depends_on: ['lookup'], config: { expression: 'tasks.lookup.output' } },
-      // Expressions outside http configs have no `secrets`.
-      { id: 'peek', type: 'transform', depends_on: ['lookup'], config: { expression: 'secrets.INTEL_TOKEN' } },
+      // Expressions outside http configs have no `secrets` either.
+      { id: 'peek', type: 'transform', depends_on: ['lookup'], config: { expression: '$keys($)' } },
     ],
   };
   await h.createPlaybook(playbook);
@@ -125,7 +152,13 @@ describe('integration secrets', () => {
     const echo = (peid: string) => h.stub.calls.find((c) => c.path === `/echo-headers/${peid}`);
     expect(echo(peidA)?.headers.authorization).toBe(`Bearer ${tokenA1}`);
     expect(echo(peidA)?.headers['x-api-key']).toBe(tokenA1);
-    expect(echo(peidA)?.body).toEqual({ token: tokenA1, note: `k=${tokenA1.toUpperCase()}` });
+    expect(echo(peidA)?.body).toEqual({
+      token: tokenA1,
+      note: `k=${encodeURIComponent(tokenA1)}`,
+      keys: ['alert', 'tasks', 'execution'],
+    });
+    const b64 = h.stub.calls.find((c) => c.path === `/echo-headers-b64/${peidA}`);
+    expect(b64?.headers['x-api-key']).toBe(tokenA1);
     expect(echo(peidB)?.headers.authorization).toBe(`Bearer ${tokenB}`);
     expect(h.stub.callsTo(`/status/500/${encodeURIComponent(tokenA1)}`)).toHaveLength(1);
 
@@ -146,7 +179,9 @@ describe('integration secrets', () => {
     expect(task('fails')).toMatchObject({ status: 'failed', error: { code: 'HTTP_STATUS' } });
     expect(JSON.stringify(task('fails')?.output)).toContain('[redacted]');
     expect(task('copy')?.output).toEqual(task('lookup')?.output);
-    expect(task('peek')).toMatchObject({ status: 'succeeded', output: null });
+    expect(task('peek')).toMatchObject({ status: 'succeeded', output: ['alert', 'tasks', 'execution'] });
+    // The base64 echo of the secret is stored redacted too.
+    expect(task('echo_b64')?.output).toMatchObject({ status: 200, body: { headers: { 'x-api-key': '[redacted]' } } });
     expectNoSecret(JSON.stringify(res.body), 'GET /executions/{peid}');
     expectNoSecret(
       JSON.stringify((await api('GET', `/executions/${peidB}`, { token: h.tokenB })).body),
@@ -165,6 +200,50 @@ describe('integration secrets', () => {
     expectNoSecret(logs, 'the logs');
     // Nor the alert (it reaches the integration only through templates).
     expect(logs.includes(ALERT_MARKER)).toBe(false);
+  });
+
+  it('can be used only as they are (or URL-encoded) in http url, headers and body: anything else is a 400', async () => {
+    const call = (config: Record<string, unknown>) => ({
+      id: 'call',
+      type: 'http',
+      config: { method: 'POST', url: `${h.stub.url}/ok/misuse`, ...config },
+    });
+    const cases: Array<[string, Record<string, unknown>, string]> = [
+      [
+        'transformed in a header',
+        call({ headers: { authorization: 'Basic {{ $base64encode(secrets.INTEL_TOKEN) }}' } }),
+        'tasks[0].config.headers.authorization',
+      ],
+      ['combined in the body', call({ body: { k: '{{ secrets.INTEL_TOKEN & "x" }}' } }), 'tasks[0].config.body.k'],
+      [
+        'read through the context in the url',
+        call({ url: 'https://x.example/{{ $.secrets.INTEL_TOKEN }}' }),
+        'tasks[0].config.url',
+      ],
+      [
+        'in a transform',
+        { id: 'call', type: 'transform', config: { expression: '$substring(secrets.INTEL_TOKEN, 0, 4)' } },
+        'tasks[0].config.expression',
+      ],
+      ['in run_if', { id: 'call', type: 'noop', run_if: '$length(secrets.INTEL_TOKEN) > 0' }, 'tasks[0].run_if'],
+      [
+        "in a sub-playbook's alert",
+        { id: 'call', type: 'playbook', config: { name: 'with-secrets', alert: { k: '{{ secrets.INTEL_TOKEN }}' } } },
+        'tasks[0].config.alert.k',
+      ],
+    ];
+    for (const [what, task, path] of cases) {
+      const res = await api('POST', '/playbooks', { token: h.tokenA, body: { name: 'misuse', tasks: [task] } });
+      expect(res.status, what).toBe(400);
+      const details = (res.body as { error: { details: Array<{ path: string; message: string }> } }).error.details;
+      expect(
+        details.map((d) => d.path),
+        what,
+      ).toContain(path);
+      expect(JSON.stringify(details), what).toMatch(/secrets/);
+    }
+    const stored = await direct.db.collection(COLLECTIONS.playbooks).countDocuments({ name: 'misuse' });
+    expect(stored).toBe(0);
   });
 
   it('are cached for SECRETS_CACHE_MAX_AGE_SECONDS: a rotated value is used after the cache expires', async () => {

@@ -13,6 +13,8 @@ import { waitSettled } from './support/fixtures.js';
 // Before the config is first read (a test file has its own module graph).
 process.env.STAGE = 'prod';
 process.env.INTEGRATION_ALLOWED_HOSTS = '127.0.0.1';
+// A deployed stage requires rediss://; the local Redis speaks plain TCP (this test is about SSRF).
+process.env.REDIS_ALLOW_PLAINTEXT = 'true';
 
 let h: Harness;
 let port = 0;

@@ -172,7 +172,7 @@ export function createMemoryRunStore(): MemoryRunStore {
     },
     async finishRun(ref, status, now, createddate, error, audit) {
       const e = execOf(ref);
-      if (!e || e.execution_status !== 'running') return false;
+      if (e?.execution_status !== 'running') return false;
       Object.assign(e, { execution_status: status, completeddate: now, playbook_runtime: now - createddate });
       e.updateddate = now;
       if (error) e.error = copy(error);
@@ -187,7 +187,7 @@ export function createMemoryRunStore(): MemoryRunStore {
     async cancelRuns(runs, now, error) {
       for (const r of runs) {
         const e = execOf(r);
-        if (!e || e.execution_status !== 'running') continue;
+        if (e?.execution_status !== 'running') continue;
         Object.assign(e, { execution_status: 'cancelled', completeddate: now, playbook_runtime: now - r.createddate });
         Object.assign(e, { updateddate: now, error: copy(error) });
       }

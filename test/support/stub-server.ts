@@ -7,6 +7,8 @@
  *   /score/<n>[/...]           200 { score: n }
  *   /big/<bytes>               200 with a body of that many bytes
  *   /echo-headers[/...]        200 { headers } (the request headers, as received)
+ *   /echo-headers-b64[/...]    200 { headers } with each request header value base64-encoded
+ *   /deep/<n>[/...]            200 with a JSON body of <n> nested arrays (valid JSON, ~2n bytes)
  *   /redirect/<code>?to=<url>  that 3xx status with Location: <url>
  *   /random-fail/<pct>[/...]   500 for about <pct>% of calls (random), else 200
  */
@@ -95,6 +97,20 @@ export async function startStub(): Promise<Stub> {
       case 'echo-headers':
         send(200, { headers: req.headers });
         return;
+      case 'echo-headers-b64': {
+        const encoded: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers)) encoded[k] = Buffer.from(String(v)).toString('base64');
+        send(200, { headers: encoded });
+        return;
+      }
+      case 'deep': {
+        // Written as text: JSON.stringify of the value would overflow this process's stack too.
+        const n = Number(seg[1] ?? 0);
+        active -= 1;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(`${'['.repeat(n)}${']'.repeat(n)}`);
+        return;
+      }
       case 'redirect': {
         const to = new URL(path, 'http://stub').searchParams.get('to') ?? '/';
         active -= 1;

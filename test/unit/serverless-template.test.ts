@@ -107,6 +107,7 @@ const LOCAL_ONLY = new Set([
   'POWERTOOLS_DEV',
   'AUTH_JWT_SECRET',
   'WEBHOOK_SIGNING_KEY',
+  'REDIS_ALLOW_PLAINTEXT',
 ]);
 /** Keys only deployed stages have (the authorizer verifies tokens from a JWKS there). */
 const DEPLOYED_ONLY = new Set(['AUTH_JWKS_URL', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'WEBHOOK_SIGNING_KEY_PARAMETER']);

@@ -6,6 +6,7 @@
 import { type Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
+import { MAX_INPUT_JSON_DEPTH, parseJsonWithin } from '../../domain/json-value.js';
 import {
   type IntegrationClient,
   IntegrationError,
@@ -25,17 +26,23 @@ export interface IntegrationClientOptions extends GuardPolicy {
   maxResponseBytes: number;
 }
 
+/**
+ * The answer's body: parsed JSON when it says it is JSON (text when it does not parse). An
+ * answer nested deeper than MAX_INPUT_JSON_DEPTH is refused: nothing recursive downstream
+ * (templates, JSON.stringify of the output, BSON) could handle it.
+ */
 function parseBody(raw: Buffer, contentType: string | undefined): unknown {
   const text = raw.toString('utf8');
   if (text.length === 0) return null;
-  if (contentType?.includes('json')) {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      return text;
-    }
-  }
-  return text;
+  if (!contentType?.includes('json')) return text;
+  const parsed = parseJsonWithin(text, MAX_INPUT_JSON_DEPTH);
+  if (parsed.ok) return parsed.value;
+  if (parsed.reason === 'syntax') return text;
+  throw new IntegrationError(
+    'RESPONSE_TOO_DEEP',
+    `the response body is JSON nested deeper than ${MAX_INPUT_JSON_DEPTH} levels`,
+    false,
+  );
 }
 
 /** An IntegrationClient with the given agents and guard policy. */
@@ -98,12 +105,18 @@ export function createIntegrationClient(opts: IntegrationClientOptions): Integra
               }
               parts.push(chunk);
             });
-            res.on('end', () =>
-              finish(null, {
-                status: res.statusCode ?? 0,
-                body: parseBody(Buffer.concat(parts), res.headers['content-type']),
-              }),
-            );
+            res.on('end', () => {
+              let body: unknown;
+              try {
+                body = parseBody(Buffer.concat(parts), res.headers['content-type']);
+              } catch (err) {
+                finish(
+                  err instanceof IntegrationError ? err : new IntegrationError('RESPONSE_INVALID', String(err), false),
+                );
+                return;
+              }
+              finish(null, { status: res.statusCode ?? 0, body });
+            });
             res.on('error', (e) => finish(new IntegrationError('NETWORK', e.message, true)));
           },
         );

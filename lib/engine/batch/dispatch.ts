@@ -3,6 +3,7 @@
  * mock; a loop task evaluates its list (its items are written by loops.ts); a `playbook` task
  * starts its child run (and waits, sub-playbook-waits.ts); any other task runs (run-task.ts).
  */
+import { logger } from '../../observability.js';
 import { expandForEach, itemContext } from '../for-each.js';
 import { mockedOutcome } from '../mocks.js';
 import { type ExecutionRecord, expandsLoop, isGraphTask, type TaskRecord } from '../model.js';
@@ -10,7 +11,7 @@ import type { ChildRunDeps } from '../ports/child-runs.js';
 import type { IntegrationClient } from '../ports/integrations.js';
 import type { SecretResolver } from '../ports/secrets.js';
 import type { WorkCounter } from '../ports/work-counter.js';
-import { buildContext, runTask, type TaskOutcome, type TemplateContext } from '../run-task.js';
+import { buildContext, runTask, type TaskOutcome, type TemplateContext, taskFailure } from '../run-task.js';
 import { chargeItems } from '../work-budget.js';
 import { startChild } from './sub-playbook-waits.js';
 
@@ -56,7 +57,10 @@ export async function dispatch(
     return ctx;
   };
   const out: Dispatched = { ran: [], expansions: [], waits: [] };
-  const results = await Promise.all(
+  const began = deps.clock();
+  // One task's exception is that task's failure, never the batch's (a failed batch is redelivered
+  // whole: every other tenant's integration would be called again).
+  const results = await Promise.allSettled(
     toRun.map(async (task): Promise<Ran | undefined> => {
       const began = deps.clock();
       const ctx = contextOf(task.peid);
@@ -83,6 +87,19 @@ export async function dispatch(
       return ran(await runTask(task, taskCtx, deps.integrations, deadline, deps.secrets));
     }),
   );
-  out.ran = results.filter((r) => r !== undefined);
+  out.ran = results
+    .map((r, i) => (r.status === 'fulfilled' ? r.value : threw(deps, toRun[i] as TaskRecord, r.reason, began)))
+    .filter((r) => r !== undefined);
   return out;
+}
+
+/** The outcome of a task whose run threw: failed with TASK_ERROR, retried by its own policy. */
+function threw(deps: DispatchDeps, task: TaskRecord, err: unknown, began: number): Ran {
+  logger.error('task threw', {
+    peid: task.peid,
+    tenant_code: task.tenant_code,
+    task_id: task.task_id,
+    error: err as Error,
+  });
+  return { task, outcome: taskFailure('TASK_ERROR', err, true), began, ended: deps.clock() };
 }

@@ -8,7 +8,7 @@ import { logger, MetricUnit, metrics } from '../../observability.js';
 import { type ExecutionRecord, isGraphTask, type TaskRecord } from '../model.js';
 import type { TaskResultWrite } from '../ports/task-claims.js';
 import type { OutgoingTaskMessage } from '../ports/task-queue.js';
-import { capOutput, type TaskOutcome } from '../run-task.js';
+import { type StoredOutput, storable, type TaskOutcome } from '../run-task.js';
 import { taskMessage } from '../task-messages.js';
 import type { Ran } from './dispatch.js';
 import { type Fatal, fatalOf } from './fatal.js';
@@ -41,7 +41,10 @@ export function planResults(
   opts: { outputMaxBytes: number; random: () => number },
 ): Results {
   const out: Results = { writes: [], retries: [], finished: [], itemsDone: [], fatal: [] };
-  for (const { task, outcome, began, ended } of ran) {
+  for (const done of ran) {
+    const { task, began, ended } = done;
+    // The result is built (serialized) here, per task: one that cannot be stored fails alone.
+    const { outcome, stored } = storable(done.outcome, opts.outputMaxBytes);
     const retry = retries(task, outcome);
     recordMetrics(task, outcome, retry, ended - began);
     if (retry) {
@@ -53,10 +56,7 @@ export function planResults(
       out.retries.push(retryMessage(task, opts.random));
       continue;
     }
-    out.writes.push({
-      ...resultWrite(task, outcome.status, outcome, ended, opts.outputMaxBytes),
-      duration_ms: ended - began,
-    });
+    out.writes.push({ ...resultWrite(task, outcome.status, outcome, ended, stored), duration_ms: ended - began });
     (isGraphTask(task) ? out.finished : out.itemsDone).push(task);
     const fatal = fatalOf(task, execs.get(task.peid) as ExecutionRecord, outcome.status, outcome.error);
     if (fatal) out.fatal.push(fatal);
@@ -70,9 +70,8 @@ export function resultWrite(
   status: TaskResultWrite['status'],
   outcome: TaskOutcome | null,
   now: number,
-  outputMaxBytes = Number.POSITIVE_INFINITY,
+  capped: StoredOutput | null = null,
 ): TaskResultWrite {
-  const capped = outcome && status !== 'queued' ? capOutput(outcome.output, outputMaxBytes) : null;
   return {
     tenant_code: task.tenant_code,
     peid: task.peid,

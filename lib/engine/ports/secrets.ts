@@ -5,10 +5,13 @@ export interface SecretResolver {
   resolve(tenant_code: string, names: string[]): Promise<Record<string, string>>;
 }
 
-/** A secret that does not exist (not retryable) or a secret store that did not answer (retryable). */
+/**
+ * A secret that does not exist or is used other than directly (not retryable), or a secret
+ * store that did not answer (retryable).
+ */
 export class SecretError extends Error {
   constructor(
-    readonly code: 'SECRET_NOT_FOUND' | 'SECRETS_UNAVAILABLE',
+    readonly code: 'SECRET_NOT_FOUND' | 'SECRET_MISUSE' | 'SECRETS_UNAVAILABLE',
     message: string,
     readonly retryable: boolean,
   ) {
