@@ -111,6 +111,6 @@ export const E2E_PROFILE_NOTES: string[] = [
     '(~20-40 ms here) is gone.',
   "**Not done.** Sending a run's root tasks as one message would cut an idle run to 2 invocations, but independent " +
     'tasks fan out as separate SQS messages by design (their own retries, visibility and concurrency). Under load, ' +
-    'fuller batches are the lever: compare the invocations and MongoDB round trips per run of the deployed ' +
-    'maximumConcurrency 10 with those of 50 in the notes above.',
+    'fuller batches are the lever: compare the invocations and MongoDB round trips per run of the container ' +
+    'shape (maximumConcurrency 10) with those of the single-process shape (50) above.',
 ];

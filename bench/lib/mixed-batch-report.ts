@@ -15,7 +15,7 @@ invocation that decided it). A batch is one run of each: 1 slow + 9 fast root ta
 receives every message on the queue (the 20 roots), groups them by pair and hands each group to functions/execute-task.ts as one
 SQS event (records built by tools/sqs-event-source, as Lambda builds them; the two batches at once), then deletes what the
 handler did not report failed, as the event source does. Meanwhile the Lambda-like poller (the deployed shape: batches of 10, 10
-invocations at once) consumes what the batches lead to (the http dependents). That every batch mixed both tenants' 10 roots is
+invocations at once) consumes what the batches lead to (the http dependents). That every batch mixed both tenants' roots is
 checked (the case fails otherwise), and the task records show whether one invocation claimed them (one claim instant per batch).
 **Measured.** For each of the 9 fast tasks of a batch: the dependent's ${c}started_at${c} (the claim of the invocation that ran it) minus
 the parent's ${c}finished_at${c} (the end of the parent's own call, stamped when it ends), from the stored task records, once the runs
