@@ -13,7 +13,7 @@ import type { Stub } from '../../test/support/stub-server.js';
 import { type ConsumerShape, createConsumer, redeliveryCounter } from './consumer.js';
 import type { RoundTripCounter } from './counters.js';
 import { driveRuns, type IdleRuns, idleRuns, type StartInvoker } from './e2e-load.js';
-import type { LoadResult } from './e2e-report.js';
+import type { LoadResult } from './e2e-report-single.js';
 import type { BenchEnv } from './env.js';
 import { cpuSince, cpuSnapshot, sampleRss } from './proc-cpu.js';
 import type { RunTracker } from './run-tracker.js';
