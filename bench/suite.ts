@@ -6,7 +6,15 @@
  */
 import os from 'node:os';
 import { ensureIndexes } from '../lib/adapters/mongo/collections.js';
-import { closeClients, createMongoClient, getDb, getMongoClient, getRedis, getSqs } from '../lib/clients.js';
+import {
+  closeClients,
+  createMongoClient,
+  getDb,
+  getDynamoDb,
+  getMongoClient,
+  getRedis,
+  getSqs,
+} from '../lib/clients.js';
 import { getConfig, indexSettings } from '../lib/config.js';
 import { startStub } from '../test/support/stub-server.js';
 import { coldStartCase } from './cases/cold-start.js';
@@ -14,6 +22,7 @@ import { e2eThroughputCase } from './cases/e2e-throughput.js';
 import { forEachOverheadCase } from './cases/for-each-overhead.js';
 import { integrationCallsCase } from './cases/integration-calls.js';
 import { memoryCase } from './cases/memory.js';
+import { mixedBatchCase } from './cases/mixed-batch.js';
 import { playbookReadsCase } from './cases/playbook-reads.js';
 import { runStartsCase } from './cases/run-starts.js';
 import { statusWritesCase } from './cases/status-writes.js';
@@ -37,7 +46,7 @@ export interface SuiteOptions {
 export async function runSuite(env: BenchEnv, opts: SuiteOptions): Promise<number> {
   const started = Date.now();
   const loadStart = os.loadavg();
-  const counter = countRoundTrips(getMongoClient(), getSqs(), getRedis());
+  const counter = countRoundTrips(getMongoClient(), getSqs(), getRedis(), getDynamoDb());
   const db = getDb();
   await ensureIndexes(db, indexSettings(getConfig('audit')));
   // The bench's own client for waiting on runs and checking results, so that is never counted as the product's.
@@ -55,6 +64,7 @@ export async function runSuite(env: BenchEnv, opts: SuiteOptions): Promise<numbe
     memoryCase({ observer, env, stub, benchDir: opts.benchDir }),
     coldStartCase({ env, benchDir: opts.benchDir }),
     e2eThroughputCase({ observer, env, stub, counter, benchDir: opts.benchDir }),
+    mixedBatchCase({ observer, env, stub }),
     forEachOverheadCase({ observer, env, counter }),
   ];
   const unknown = (opts.only ?? []).filter((id) => !all.some((c) => c.id === id));

@@ -1,24 +1,28 @@
 #!/usr/bin/env node
 /**
- * `npm run profile` — runs the bench's e2e-throughput case alone under the V8 CPU
- * profiler and prints where the time went.
+ * `npm run profile` — runs the bench's e2e-throughput case alone under the V8 CPU profiler and
+ * prints where the time went. By default it profiles the case's container shape (the deployed
+ * one): the executeTask and runPlaybook container processes each write a profile, and the
+ * summary maps their bundled frames back to the sources (lib/, functions/, packages), so the top
+ * functions of the product's own code can be read apart from the harness (the bench process).
  *
- *   npm run profile                      quick size (100 runs), CPU profile
+ *   npm run profile                      quick size (100 runs), CPU profiles of every process
  *   npm run profile -- --full            the full case (1,000 runs)
- *   npm run profile -- --heap            also a sampling heap profile (--heap-prof)
+ *   npm run profile -- --single-process  the case's single-process shape instead (one profile)
+ *   npm run profile -- --heap            also a sampling heap profile of the bench process (--heap-prof)
  *   npm run profile -- --top=40          longer tables (default 25)
- *   npm run profile -- --case=task-fanout   another bench case
- *   npm run profile -- --summarize=FILE  only print the summary of an existing .cpuprofile
+ *   npm run profile -- --case=task-fanout   another bench case (the bench process only)
+ *   npm run profile -- --summarize=FILE_OR_DIR  only print the summary of existing .cpuprofile(s)
  *
- * Outputs go to bench/out/profile/ (gitignored): the .cpuprofile (open it in Chrome
- * DevTools > Performance, or VS Code), the .heapprofile, the case's results. The
- * summary is computed here from the profile's JSON: self time per function, per
- * file and per package, and the heap profile's allocations per function.
+ * Outputs go to bench/out/profile/<time>/ (gitignored): the bench process's .cpuprofile, the
+ * containers' in children/<function>/ (open any in Chrome DevTools > Performance, or VS Code),
+ * the .heapprofile, the case's results.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageOf, printCpuSummary, shortUrl } from './lib/cpu-profile.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'profile');
@@ -28,79 +32,8 @@ const flag = (name) => args.includes(`--${name}`);
 const opt = (name, dflt) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const TOP = Number(opt('top', '25'));
 
-/** A readable location: repo-relative for ours, `pkg/...` for dependencies, `node:` for built-ins. */
-function shortUrl(url) {
-  if (!url) return '';
-  let u = url.replace(/^file:\/\//, '');
-  const nm = u.lastIndexOf('/node_modules/');
-  if (nm >= 0) return u.slice(nm + '/node_modules/'.length);
-  if (u.startsWith(ROOT)) u = u.slice(ROOT.length + 1);
-  return u;
-}
-
-/** The package (or our top folder) a location belongs to. */
-function packageOf(url) {
-  if (!url) return '(native / V8)';
-  if (url.startsWith('node:')) return 'node: built-ins';
-  const s = shortUrl(url);
-  if (url.includes('/node_modules/')) {
-    const parts = s.split('/');
-    return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : (parts[0] ?? s);
-  }
-  const parts = s.split('/');
-  return parts.length > 1 ? `${parts[0]}/${parts.length > 2 ? `${parts[1]}/` : ''}` : s;
-}
-
-function table(title, rows, total) {
-  console.log(`\n${title}`);
-  console.log(`${'self ms'.padStart(9)} ${'%'.padStart(6)}  what`);
-  for (const [k, v] of rows.slice(0, TOP))
-    console.log(`${v.toFixed(0).padStart(9)} ${((100 * v) / total).toFixed(1).padStart(6)}  ${k}`);
-}
-
 const sortDesc = (m) => [...m].sort((a, b) => b[1] - a[1]);
 const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
-
-export async function summarizeCpu(file) {
-  const prof = JSON.parse(await readFile(file, 'utf8'));
-  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
-  const self = new Map();
-  for (let i = 0; i < prof.samples.length; i++) add(self, prof.samples[i], (prof.timeDeltas[i] ?? 0) / 1000);
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
-  const byFn = new Map();
-  const byFile = new Map();
-  const byPkg = new Map();
-  let idle = 0;
-  for (const [id, ms] of self) {
-    const { functionName, url, lineNumber } = byId.get(id).callFrame;
-    const name = functionName || '(anonymous)';
-    if (name === '(idle)') idle += ms;
-    const where = url ? `${shortUrl(url)}:${lineNumber + 1}` : '';
-    add(byFn, where ? `${name}  ${where}` : name, ms);
-    add(byFile, url ? shortUrl(url) : name, ms);
-    add(byPkg, url ? packageOf(url) : name.startsWith('(') ? name : '(native / V8)', ms);
-  }
-  console.log(`\nCPU profile ${path.relative(ROOT, file)}`);
-  console.log(
-    `  ${(total / 1000).toFixed(1)} s sampled, ${((total - idle) / 1000).toFixed(1)} s on CPU (${((100 * (total - idle)) / total).toFixed(0)} %), ${(idle / 1000).toFixed(1)} s idle (waiting on I/O)`,
-  );
-  const busy = total - idle;
-  table(
-    'Top functions by self time (% of on-CPU time)',
-    sortDesc(byFn).filter(([k]) => !k.startsWith('(idle)')),
-    busy,
-  );
-  table(
-    'Top files by self time',
-    sortDesc(byFile).filter(([k]) => k !== '(idle)'),
-    busy,
-  );
-  table(
-    'By package / folder',
-    sortDesc(byPkg).filter(([k]) => k !== '(idle)'),
-    busy,
-  );
-}
 
 export async function summarizeHeap(file) {
   const prof = JSON.parse(await readFile(file, 'utf8'));
@@ -109,8 +42,12 @@ export async function summarizeHeap(file) {
   const walk = (n) => {
     const { functionName, url, lineNumber } = n.callFrame;
     if (n.selfSize > 0) {
-      add(byFn, `${functionName || '(anonymous)'}  ${url ? `${shortUrl(url)}:${lineNumber + 1}` : ''}`, n.selfSize);
-      add(byPkg, url ? packageOf(url) : '(native / V8)', n.selfSize);
+      add(
+        byFn,
+        `${functionName || '(anonymous)'}  ${url ? `${shortUrl(url, ROOT)}:${lineNumber + 1}` : ''}`,
+        n.selfSize,
+      );
+      add(byPkg, url ? packageOf(url, ROOT) : '(native / V8)', n.selfSize);
     }
     for (const c of n.children ?? []) walk(c);
   };
@@ -129,23 +66,43 @@ export async function summarizeHeap(file) {
   t('By package / folder', byPkg);
 }
 
+async function filesWith(dir, ext) {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith(ext)).map((f) => path.join(dir, f));
+  } catch {
+    return [];
+  }
+}
+
 async function newest(dir, ext) {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(ext));
-  const withSize = await Promise.all(files.map(async (f) => ({ f, s: (await stat(path.join(dir, f))).size })));
+  const files = await filesWith(dir, ext);
+  const withSize = await Promise.all(files.map(async (f) => ({ f, s: (await stat(f)).size })));
   // The main thread's profile is the largest (tsx's loader thread writes a small one too).
   withSize.sort((a, b) => b.s - a.s);
-  return withSize[0] ? path.join(dir, withSize[0].f) : undefined;
+  return withSize[0]?.f;
+}
+
+/** The containers' profiles, one summary per function (its containers merged). */
+async function summarizeChildren(dir) {
+  const fns = await readdir(dir).catch(() => []);
+  for (const fn of fns.sort()) {
+    const files = await filesWith(path.join(dir, fn), '.cpuprofile');
+    if (files.length === 0) continue;
+    await printCpuSummary(`${fn} containers (product)`, files, ROOT, TOP);
+  }
 }
 
 async function main() {
   const only = opt('summarize', undefined);
   if (only) {
-    await (only.endsWith('.heapprofile') ? summarizeHeap(only) : summarizeCpu(only));
-    return;
+    if (only.endsWith('.heapprofile')) return summarizeHeap(only);
+    const files = only.endsWith('.cpuprofile') ? [only] : await filesWith(only, '.cpuprofile');
+    return printCpuSummary(path.relative(ROOT, path.resolve(only)), files, ROOT, TOP);
   }
   const bench = opt('case', 'e2e-throughput');
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   const dir = path.join(OUT, stamp);
+  const childDir = path.join(dir, 'children');
   await mkdir(dir, { recursive: true });
   const nodeArgs = [
     '--cpu-prof',
@@ -158,23 +115,35 @@ async function main() {
     ...(flag('full') ? [] : ['--quick']),
     `--out=${path.join(dir, 'results')}`,
   ];
-  console.log(`node ${nodeArgs.join(' ')}`);
+  const env = {
+    ...process.env,
+    BENCH_CHILD_CPU_PROF_DIR: childDir,
+    BENCH_E2E_SHAPES: flag('single-process') ? 'single-process' : 'containers',
+  };
+  console.log(`BENCH_E2E_SHAPES=${env.BENCH_E2E_SHAPES} node ${nodeArgs.join(' ')}`);
   const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio: 'inherit' });
+    const child = spawn(process.execPath, nodeArgs, { cwd: ROOT, stdio: 'inherit', env });
     child.on('exit', (c) => resolve(c ?? 1));
   });
   const cpu = await newest(dir, '.cpuprofile');
   if (!cpu) throw new Error(`no .cpuprofile in ${dir} (bench exited ${code})`);
   // Keep only the main thread's profiles.
-  for (const f of await readdir(dir)) {
-    const p = path.join(dir, f);
-    if (f.endsWith('.cpuprofile') && p !== cpu) await rm(p);
-  }
-  await summarizeCpu(cpu);
+  for (const f of await filesWith(dir, '.cpuprofile')) if (f !== cpu) await rm(f);
+  await summarizeChildren(childDir);
+  const single = flag('single-process') || bench !== 'e2e-throughput';
+  await printCpuSummary(
+    single
+      ? 'the bench process (product and harness)'
+      : 'the bench process (harness: event source, stub, tracker, workers)',
+    [cpu],
+    ROOT,
+    TOP,
+    { full: single },
+  );
   const heap = flag('heap') ? await newest(dir, '.heapprofile') : undefined;
   if (heap) await summarizeHeap(heap);
   console.log(
-    `\nCPU profile: ${cpu}${heap ? `\nheap profile: ${heap}` : ''}\ncase results: ${path.join(dir, 'results')}`,
+    `\nCPU profiles: ${cpu}${single ? '' : `, ${childDir}/*/`}${heap ? `\nheap profile: ${heap}` : ''}\ncase results: ${path.join(dir, 'results')}`,
   );
   process.exitCode = code;
 }

@@ -87,7 +87,8 @@ export function runStartsCase(opts: { observer: Db; env: BenchEnv; counter: Roun
         const oRps = median(res.optimized.map((x) => x.rps));
         const bLat = res.baseline.flatMap((x) => x.latencies);
         const oLat = res.optimized.flatMap((x) => x.latencies);
-        const bTrips = res.baseline[0]?.trips ?? perStart({ mongo: 0, sqs: 0, redis: 0, mongoByCommand: {} }, 1);
+        const bTrips =
+          res.baseline[0]?.trips ?? perStart({ mongo: 0, sqs: 0, redis: 0, dynamodb: 0, mongoByCommand: {} }, 1);
         const oTrips = res.optimized[0]?.trips ?? bTrips;
         return {
           rows: [

@@ -4,9 +4,11 @@
  * The poller gets an SQS client of its own, as the event source mapping is not
  * the function's client (so it is not counted in the function's round trips).
  */
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsClient } from '../../lib/clients.js';
 import { parseTaskMessage } from '../../lib/engine/task-messages.js';
 import { type SqsHandler, SqsPoller } from '../../test/support/sqs-poller.js';
+import { deployedConsumerShape } from './deployed.js';
 import type { BenchEnv } from './env.js';
 
 export interface ConsumerShape {
@@ -14,10 +16,12 @@ export interface ConsumerShape {
   maxConcurrency: number;
 }
 
-/** serverless.yml's event source mapping for executeTask (batchSize 10, maximumConcurrency 10). */
-export const DEPLOYED: ConsumerShape = { batchSize: 10, maxConcurrency: 10 };
+/** executeTask's event source mapping as serverless.yml deploys it (taskBatchSize, taskMaxConcurrency). */
+export const DEPLOYED: ConsumerShape = deployedConsumerShape();
 
 export interface Consumer {
+  /** The event source's own SQS client (receives and deletes; not the function's). */
+  readonly client: SQSClient;
   /** Starts a poller of this shape (stopping any previous one first). */
   start(shape: ConsumerShape): Promise<SqsPoller>;
   stop(): Promise<void>;
@@ -29,6 +33,7 @@ export function createConsumer(env: BenchEnv, handler: unknown): Consumer {
   const sqs = createSqsClient(env.endpoints.region, env.endpoints.sqsEndpoint);
   let current: SqsPoller | undefined;
   return {
+    client: sqs,
     async start(shape) {
       await current?.stop();
       current = new SqsPoller({

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { ROOT } from '../../scripts/lib/stack/index.mjs';
 
 interface Template {
+  params?: { default?: Record<string, unknown> };
   provider: { environment?: Record<string, unknown> };
   functions: Record<string, { handler: string; environment?: Record<string, unknown> }>;
 }
@@ -31,4 +32,14 @@ export function deployedNodeOptionsOfFile(file: string): string[] {
   const fn = Object.entries(template().functions).find(([, def]) => def.handler.startsWith(`functions/${file}.`));
   if (!fn) throw new Error(`serverless.yml has no function with handler functions/${file}`);
   return deployedNodeOptions(fn[0]);
+}
+
+/** executeTask's event source mapping in a deployed stage: serverless.yml's taskBatchSize and taskMaxConcurrency. */
+export function deployedConsumerShape(): { batchSize: number; maxConcurrency: number } {
+  const params = template().params?.default ?? {};
+  const batchSize = Number(params.taskBatchSize);
+  const maxConcurrency = Number(params.taskMaxConcurrency);
+  if (!Number.isInteger(batchSize) || !Number.isInteger(maxConcurrency))
+    throw new Error('serverless.yml params.default needs integer taskBatchSize and taskMaxConcurrency');
+  return { batchSize, maxConcurrency };
 }

@@ -5,18 +5,37 @@ const c = '`';
 export const E2E_METHOD = `
 **Workload.** Playbook ${c}e2e-fanout-10${c} (bench/lib/workload.ts ${c}fanOutPlaybook(name, url, 10, true)${c}): 10 independent
 http tasks, each a POST to the local stub's ${c}/delay/100${c}, and a ${c}transform${c} join after all of them (11 task documents,
-the join runs inline in the invocation that finished the last call, so one queue hop per run). 1,000 runs (100 with --quick, after a warm-up of a fifth) with 50 runs in flight: each of 50 workers
-starts a run through functions/run-playbook.ts (real-shaped API Gateway event with an ${c}Idempotency-Key${c}, so the
-DynamoDB idempotency record is written) and starts the next one when that run is completed. Runs are consumed from the
-real local queue by functions/execute-task.ts behind the Lambda-like poller (test/support/sqs-poller.ts). All in this
-one process, on the production configuration (caches, idempotency, per-tenant fairness on).
-**Consumer shape.** Batch size 10 (SQS's largest without a batching window; serverless.yml's value) and
-maximumConcurrency 50, where serverless.yml deploys 10: 50 runs in flight have up to 500 tasks ready, 10 per batch, so a
-deployment sized for this load sets ${c}taskMaxConcurrency${c} to 50 (with 10, at most 100 tasks run at once, and with a
-~100 ms task a batch every ~150 ms per instance caps the consumer near 10 x 10 / 0.15 = 660 tasks/s = 60 runs/s). The full run
-also runs the same 1,000 runs on the deployed 10 (notes, details): on this CPU-bound box it does as well or better, since fewer
-pollers take fuller batches (fewer invocations per run, see the notes), and a run's cost is per invocation.
-${c}BENCH_E2E_CONCURRENCY=N${c} overrides the 50 (experiments).
+the join runs inline in the invocation that finished the last call, so one queue hop per run). 1,000 runs (100 with --quick,
+after a warm-up of a fifth) with 50 runs in flight: each of 50 workers starts a run through functions/run-playbook.ts
+(real-shaped API Gateway event with an ${c}Idempotency-Key${c}, so the DynamoDB idempotency record is written) and starts the next
+one when that run is completed. Idle: 20 runs (10 with --quick) one at a time after 3 warm-up runs. Production configuration
+(caches, idempotency, per-tenant fairness on). Two shapes:
+**1. Containers (the main rows, ${c}e2e-throughput.*${c}), as deployed.** executeTask runs as N separate processes, N = serverless.yml's
+${c}taskMaxConcurrency${c} (the event source mapping's maximumConcurrency, 10), each bundled like the deployed function (serverless.yml's
+esbuild options), started with its NODE_OPTIONS and given one invocation at a time, as Lambda gives a container
+(bench/children/execute-task-container.ts). The event source is tools/sqs-event-source (the one ${c}npm start${c} uses: one receiver,
+batches of ${c}taskBatchSize${c} 10, at most N invocations at once, partial batch failures, deletes); it runs in the bench process and hands
+each batch to an idle container over IPC, as the Lambda service invokes one. runPlaybook runs as one more process that takes all
+50 concurrent starts (bench/children/run-playbook-container.ts; Lambda would run up to 50 containers; one process leaves the 2 cores
+and the memory to the rest, and does the same work per start). **Why N = 10 and not 50:** 10 is what deploys, and an idle run has 10
+root tasks, so every message of it can have a container of its own. Under load 50 runs have up to 500 tasks ready, so 10 containers
+cap the consumer at 10 x (messages per invocation) / (invocation time): the notes compute that ceiling from each run's own
+invocations; where it is below the throughput target, the deployment's lever is ${c}taskMaxConcurrency${c} (${c}BENCH_E2E_CONTAINERS=50${c}
+measures it; on 2 shared cores, 50 processes mostly add memory and context switches). **The harness** is the bench process alone:
+the event source (its own SQS client: receives and deletes are the harness's calls), the stub, the run tracker (its own MongoDB
+client polling finished runs every 5 ms: its commands are counted as the harness's, their cost is in the MongoDB server's CPU) and
+the workers.
+**Measured per phase (load; idle), between two snapshots.** CPU of each container from ${c}process.cpuUsage()${c} inside it, whole and
+"in invocations" (while an invocation was in flight: the handler, as Lambda bills it; outside one a Lambda container is frozen, here
+the IPC runtime, the driver's timers and deferred GC run, so the whole processes are reported too). Product handler CPU = executeTask
++ runPlaybook in invocations. Harness CPU = the bench process. Local servers: user+system time from ${c}/proc/<pid>/stat${c} (PIDs in
+${c}.stack/pids${c}); the machine from ${c}/proc/stat${c}, other users' work included (the table shows what was not ours). Round trips are
+counted inside each container on the product's own clients (MongoDB command monitoring, an SDK middleware on SQS and DynamoDB, Redis's
+sendCommand: bench/lib/counters.ts, the same counters as the single-process shape); invocations by the containers.
+**2. Single process (continuity, ${c}e2e-throughput.single-process.*${c}).** The shape of every earlier result of this case: both
+handlers in the bench process, executeTask behind the in-process poller (test/support/sqs-poller.ts) with batch size 10 and maximum
+concurrency 50 (${c}BENCH_E2E_CONCURRENCY=N${c} overrides it); CPU is that one process's (product and harness together) plus the local
+servers'. ${c}BENCH_E2E_SHAPES=containers${c} (or ${c}single-process${c}) runs one shape only.
 **Fairness.** ${c}TENANT_MAX_RUNNING_TASKS${c} stays at its default 50: the runs are spread over 25 tenants, each of the 50
 workers always starting runs of the same tenant, so a tenant has 2 runs in flight = at most 22 tasks, under its cap.
 ${c}BENCH_E2E_TENANTS=N${c} changes the 25. Measured with --quick (100 runs) on 2026-11-27: with 10 tenants nothing was
@@ -25,16 +44,14 @@ deferred; with 5 (10 runs = 100 calls of a tenant in flight, twice its cap) 14.4
 deferred task waited out a 2+ s queue delay (parked tasks now run oldest first, so runs finish together: a later median,
 a shorter tail). A single-tenant deployment for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.
 Extra deliveries of a task (promotions, fairness's delayed copies, redeliveries) are counted and reported.
-**Measured.** Runs/s = runs / (last completion - first start). Latency = the execution's ${c}completeddate${c} (the product's
-clock) minus the moment the start request was sent. Idle latency: the median of 20 runs (10 with --quick) started one at a
-time after 3 warm-up runs, with the stub's highest number of calls at once for each. CPU: ${c}process.cpuUsage()${c} of this
-process over the load, and user+system time of the local servers from ${c}/proc/<pid>/stat${c} (PIDs in ${c}.stack/pids${c}), per run.
-RSS: sampled every 50 ms during the load. Runs are deleted between phases (${c}clearRuns${c}), so each phase starts from the same
-collection size (the emulator serves the ${c}{peid}${c} queries of run loading from a lookup, tools/emulators).
-**Peer numbers (info, not measured here):** a popular workflow engine on 2 cores: ~150 ms for an idle run, ~33 runs/s with
-50 in flight, 540-890 MB RSS.
-**Profile:** ${c}npm run profile${c} runs this case alone under ${c}node --cpu-prof${c} (${c}--heap${c} adds ${c}--heap-prof${c}) and
-prints the top functions and files by self time (scripts/profile.mjs); outputs in bench/out/profile/.
+**Latency and throughput.** Runs/s = runs / (last completion - first start). Latency = the execution's ${c}completeddate${c} (the
+product's clock) minus the moment the start request was sent. Idle overlap: the stub's highest number of calls at once in each idle
+run. Runs are deleted between phases (${c}clearRuns${c}), so each phase starts from the same collection size.
+**Peer numbers (info, not measured here):** a popular workflow engine on this kind of 2-core machine, same workload shape:
+33-46 runs/s with 50 in flight, 154 ms for an idle run (floor 104 ms), 27-31 ms of CPU per run, 540-890 MB RSS.
+**Profile:** ${c}npm run profile${c} runs this case's container shape under ${c}node --cpu-prof${c}, the containers included, and prints
+the top functions of the product's code in the executeTask and runPlaybook containers (through their source maps) and of the
+harness (scripts/profile.mjs); outputs in bench/out/profile/.
 `;
 
 /**
@@ -87,13 +104,13 @@ export const E2E_PROFILE_NOTES: string[] = [
     'the 10 calls are claimed at 11-43 ms and finish at 120-205 ms: 100 ms of stub plus 20-60 ms of waiting for the CPU ' +
     "(10 invocations of ~5 ms of CPU each, plus the emulators' share, at the same moment on 2 cores); the last call's " +
     "result write, fan-in and close, then the inline join's claim, run, write, close and the run's completion take " +
-    '40-60 ms, at 3-8 ms per round trip to the emulators during that burst. Running the consumer as 10 processes, one ' +
-    'per container (row idle-latency-processes), does not help here (quick runs: 205-234 vs 212-220 ms in-process): the ' +
-    'one event loop is not the limit, the 2 cores are. The idle target (<= 150 ms) is therefore missed on this box: it ' +
+    '40-60 ms, at 3-8 ms per round trip to the emulators during that burst. Running the consumer as 10 self-polling ' +
+    'processes, one per container (a row of that time), did not help (quick runs: 205-234 vs 212-220 ms in-process): the ' +
+    'one event loop was not the limit, the 2 cores were. The idle target (<= 150 ms) is therefore missed on this box: it ' +
     'needs the invocations and the database on CPUs of their own, as in AWS; the queue hop the join used to take ' +
     '(~20-40 ms here) is gone.',
   "**Not done.** Sending a run's root tasks as one message would cut an idle run to 2 invocations, but independent " +
     'tasks fan out as separate SQS messages by design (their own retries, visibility and concurrency). Under load, ' +
-    'fuller batches are the lever: compare the invocations and MongoDB round trips per run of the deployed ' +
-    'maximumConcurrency 10 with those of 50 in the notes above.',
+    'fuller batches are the lever: compare the invocations and MongoDB round trips per run of the container ' +
+    'shape (maximumConcurrency 10) with those of the single-process shape (50) above.',
 ];

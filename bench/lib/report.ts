@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { renderRatioChart } from './chart.js';
+import { shortfall } from './stats.js';
 import type { BenchCase, CaseOutcome, Row } from './types.js';
 
 const num = z.number().finite().nullable();
@@ -109,8 +110,14 @@ const fmt = (x: number | null, unit = ''): string => {
   const s = abs >= 100 ? x.toFixed(0) : abs >= 10 ? x.toFixed(1) : x.toFixed(2);
   return `${s}${unit}`;
 };
-const verdict = (r: Results['cases'][number]): string =>
-  r.skipped ? `skipped: ${r.skipped}` : r.pass === null ? 'info' : r.pass ? '**pass**' : '**MISS**';
+const verdict = (r: Results['cases'][number]): string => {
+  if (r.skipped) return `skipped: ${r.skipped}`;
+  if (r.pass === null) return 'info';
+  if (r.pass) return '**pass**';
+  const target = { kind: r.target_kind, value: r.target_value, text: r.target };
+  const gap = shortfall(target, r.target_kind.startsWith('ratio') ? r.ratio : r.optimized);
+  return gap ? `**MISS** ${gap}` : '**MISS**';
+};
 
 /** The seed's table (its "Detailed Performance Comparison"), each line next to what we measured. */
 const SEED_TABLE: Array<{ optimization: string; metric: string; seed: string; claim: string; rows: string[] }> = [
@@ -270,6 +277,10 @@ export function renderMarkdown(results: Results, runs: CaseRun[]): string {
     out.push(`Answers: ${run.bench.claim}.`);
     out.push('');
     out.push(run.bench.method.trim());
+    for (const block of run.outcome?.tables ?? []) {
+      out.push('');
+      out.push(block.trim());
+    }
     const notes = run.outcome?.notes ?? [];
     if (notes.length > 0) {
       out.push('');

@@ -96,3 +96,30 @@ export function judge(target: Target, ratio: number | null, optimized: number | 
 export function row(r: Omit<Row, 'pass'>): Row {
   return { ...r, pass: r.skipped ? null : judge(r.target, r.ratio, r.optimized) };
 }
+
+/** A number for prose and tables: 3 significant figures up to 100, whole numbers above. */
+export function fmtNum(x: number): string {
+  const abs = Math.abs(x);
+  return abs >= 100 ? x.toFixed(0) : abs >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
+
+/**
+ * How far a measured value misses its target, e.g. "by 85 ms (57 % over the bound)"; null when it
+ * meets it, or when either is unknown. `value` is the ratio for ratio targets, the value otherwise.
+ */
+export function shortfall(target: Target, value: number | null, unit = ''): string | null {
+  const bound = target.value;
+  if (bound === null || value === null || !Number.isFinite(value)) return null;
+  const u = unit ? ` ${unit}` : '';
+  const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
+  switch (target.kind) {
+    case 'value-max':
+    case 'ratio-max':
+      return value > bound ? `by ${fmtNum(value - bound)}${u} (${pct(value / bound - 1)} over the bound)` : null;
+    case 'value-min':
+    case 'ratio-min':
+      return value < bound ? `by ${fmtNum(bound - value)}${u} (${pct(value / bound)} of the target)` : null;
+    case 'info':
+      return null;
+  }
+}

@@ -39,6 +39,8 @@ export interface CaseOutcome {
   details: Record<string, unknown>;
   /** Markdown lines for results.md (what this run measured beyond the rows). */
   notes?: string[];
+  /** Markdown blocks (tables) for results.md, printed before the notes. */
+  tables?: string[];
 }
 
 export interface BenchCase {
