@@ -8,6 +8,11 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // The engine's unit tests run executeBatch: its logs and metrics as in the other projects.
+          env: {
+            POWERTOOLS_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'SILENT',
+            POWERTOOLS_METRICS_DISABLED: 'true',
+          },
         },
       },
       {

@@ -1,11 +1,11 @@
 /** GET /analytics/top-playbooks: the caller's last computed top-playbooks report. */
 import { readTopPlaybooks } from '../lib/engine/top-playbooks.js';
 import { NotFoundError } from '../lib/errors.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { topPlaybooksDeps } from '../lib/services/analytics.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { topPlaybooksDeps } from '../lib/wiring/analytics.js';
 
 handlerPrelude(['mongo', 'redis', 'analytics']);
 

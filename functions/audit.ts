@@ -2,12 +2,12 @@
 import { getConfig } from '../lib/config.js';
 import { decodeAuditCursor, listAudit } from '../lib/engine/audit.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { auditListQuery } from '../lib/http/schemas.js';
-import { auditLog } from '../lib/services/audit.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { auditLog } from '../lib/wiring/audit.js';
 
 handlerPrelude(['mongo', 'audit']);
 

@@ -4,15 +4,15 @@ import type { ExecutionRecord } from '../lib/engine/model.js';
 import { redriveRun } from '../lib/engine/redrive.js';
 import { cancelRun, decodeCursor, getExecution, listExecutions } from '../lib/engine/runs.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, parseWith } from '../lib/http/request.js';
 import { jsonBodyLimit, jsonResponse } from '../lib/http/responses.js';
 import { executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
-import { auditLog } from '../lib/services/audit.js';
-import { redriveDeps } from '../lib/services/maintenance.js';
-import { runStore, taskQueue } from '../lib/services/runs.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { auditLog } from '../lib/wiring/audit.js';
+import { redriveDeps } from '../lib/wiring/maintenance.js';
+import { runStore, taskQueue } from '../lib/wiring/runs.js';
 
 handlerPrelude(['mongo', 'queue']);
 

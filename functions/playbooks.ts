@@ -11,8 +11,6 @@ import {
   updatePlaybook,
 } from '../lib/engine/playbooks.js';
 import { NotFoundError } from '../lib/errors.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, jsonBody, noBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import {
@@ -21,8 +19,10 @@ import {
   playbookVersionParams,
   playbookVersionsQuery,
 } from '../lib/http/schemas.js';
-import { auditLog } from '../lib/services/audit.js';
-import { playbookCatalog } from '../lib/services/catalog.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { auditLog } from '../lib/wiring/audit.js';
+import { playbookCatalog } from '../lib/wiring/catalog.js';
 
 // Writes refresh the playbook cache in Redis; management reads go to MongoDB (read-your-writes).
 // `engine`: the nesting limit and work budget a definition is checked against.

@@ -1,11 +1,11 @@
 /** POST /runplaybook: start a run of the caller's playbook (idempotent with Idempotency-Key). */
 import { startRun } from '../lib/engine/start-run.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, headerOf, jsonBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { idempotencyKeyHeader, runPlaybookBody } from '../lib/http/schemas.js';
-import { idempotency, startRunDeps } from '../lib/services/start.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { idempotency, startRunDeps } from '../lib/wiring/start.js';
 
 handlerPrelude(['mongo', 'queue', 'idempotency', 'redis', 'cache']);
 

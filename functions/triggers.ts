@@ -2,13 +2,13 @@
 import { deleteSchedule, getSchedule, setSchedule } from '../lib/engine/schedules.js';
 import { createWebhook, deleteWebhook, listWebhooks } from '../lib/engine/webhooks.js';
 import { NotFoundError } from '../lib/errors.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { callerOf, jsonBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { playbookNameParam } from '../lib/http/schemas.js';
 import { hookIdParam, scheduleBody, webhookCreateBody } from '../lib/http/trigger-schemas.js';
-import { scheduleDeps, webhookDeps } from '../lib/services/triggers.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { scheduleDeps, webhookDeps } from '../lib/wiring/triggers.js';
 
 // Creating a webhook derives its secret from the webhook key (SSM in AWS: the secrets section's endpoint).
 handlerPrelude(['mongo', 'webhooks', 'secrets']);

@@ -4,11 +4,11 @@
  * delivered (base64-decoded when it encoded them); the body is then parsed like every request body.
  */
 import { receiveWebhook } from '../lib/engine/webhook-receive.js';
-import { httpHandler } from '../lib/http/handler.js';
-import { handlerPrelude } from '../lib/http/prelude.js';
 import { headerOf, jsonBody, rawBody } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { receiveWebhookDeps } from '../lib/services/triggers.js';
+import { httpHandler } from '../lib/lambda/http.js';
+import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { receiveWebhookDeps } from '../lib/wiring/triggers.js';
 
 handlerPrelude(['mongo', 'redis', 'cache', 'queue', 'idempotency', 'webhooks', 'secrets']);
 

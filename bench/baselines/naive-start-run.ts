@@ -14,10 +14,10 @@ import { getConfig } from '../../lib/config.js';
 import { type StoredPlaybook, taskKey } from '../../lib/engine/model.js';
 import { planRun } from '../../lib/engine/start-run.js';
 import { NotFoundError, UnprocessableError } from '../../lib/errors.js';
-import { httpHandler } from '../../lib/http/handler.js';
 import { callerOf, jsonBody, parseWith } from '../../lib/http/request.js';
 import { jsonResponse } from '../../lib/http/responses.js';
 import { runPlaybookBody } from '../../lib/http/schemas.js';
+import { httpHandler } from '../../lib/lambda/http.js';
 
 /** The naive run-start handler (no Idempotency-Key support: the seed's load test sends none). */
 export function naiveRunPlaybookHandler() {

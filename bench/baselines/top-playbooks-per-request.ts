@@ -5,9 +5,9 @@
  * precomputation would cost.
  */
 import { getDb } from '../../lib/clients.js';
-import { httpHandler } from '../../lib/http/handler.js';
 import { callerOf } from '../../lib/http/request.js';
 import { jsonResponse } from '../../lib/http/responses.js';
+import { httpHandler } from '../../lib/lambda/http.js';
 import { seedAfterPipeline, topPlaybooks, topPlaybooksMatch } from './seed-top-playbooks.js';
 
 /** A handler computing the caller's top 5 per request over the last `windowDays` days. */

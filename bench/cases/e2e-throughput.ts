@@ -7,7 +7,7 @@
  * and everything in this process (continuity: bench/lib/e2e-single.ts).
  */
 import type { Db } from 'mongodb';
-import { playbookCatalog } from '../../lib/services.js';
+import { playbookCatalog } from '../../lib/wiring/index.js';
 import type { Stub } from '../../test/support/stub-server.js';
 import { DEPLOYED } from '../lib/consumer.js';
 import type { RoundTripCounter } from '../lib/counters.js';

@@ -10,7 +10,7 @@ import type { Db } from 'mongodb';
 import { handler as executeTaskHandler } from '../../functions/execute-task.js';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { getMongoClient } from '../../lib/clients.js';
-import { playbookStore, runStore } from '../../lib/services.js';
+import { playbookStore, runStore } from '../../lib/wiring/index.js';
 import { timeCommands } from '../lib/command-timings.js';
 import { createConsumer, DEPLOYED, redeliveryCounter } from '../lib/consumer.js';
 import type { RoundTripCounter } from '../lib/counters.js';

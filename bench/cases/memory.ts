@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Db } from 'mongodb';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
-import { playbookCatalog } from '../../lib/services.js';
+import { playbookCatalog } from '../../lib/wiring/index.js';
 import type { Stub } from '../../test/support/stub-server.js';
 import { bundle } from '../lib/bundle.js';
 import { runNodeJson } from '../lib/child.js';

@@ -15,7 +15,7 @@ import { handler as executeTaskHandler } from '../../functions/execute-task.js';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { parseTaskMessage } from '../../lib/engine/task-messages.js';
-import { playbookCatalog } from '../../lib/services.js';
+import { playbookCatalog } from '../../lib/wiring/index.js';
 import { lambdaContext } from '../../test/support/lambda-context.js';
 import type { Stub } from '../../test/support/stub-server.js';
 import { failedMessageIds, toRecord } from '../../tools/sqs-event-source/event-source.mjs';

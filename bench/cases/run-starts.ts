@@ -7,7 +7,7 @@
 import type { Db } from 'mongodb';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
-import { playbookCatalog } from '../../lib/services.js';
+import { playbookCatalog } from '../../lib/wiring/index.js';
 import { naiveRunPlaybookHandler } from '../baselines/naive-start-run.js';
 import type { RoundTripCounter, RoundTrips } from '../lib/counters.js';
 import type { BenchEnv } from '../lib/env.js';

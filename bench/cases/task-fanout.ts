@@ -9,7 +9,7 @@
 import type { Db } from 'mongodb';
 import { handler as executeTaskHandler } from '../../functions/execute-task.js';
 import { handler as runPlaybookHandler } from '../../functions/run-playbook.js';
-import { playbookStore } from '../../lib/services.js';
+import { playbookStore } from '../../lib/wiring/index.js';
 import type { Stub } from '../../test/support/stub-server.js';
 import { type ConsumerShape, createConsumer, DEPLOYED } from '../lib/consumer.js';
 import type { RoundTripCounter, RoundTrips } from '../lib/counters.js';

@@ -10,7 +10,7 @@ import type { Db } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { createPlaybook } from '../../lib/engine/playbooks.js';
 import type { PlaybookStore } from '../../lib/engine/ports/playbook-store.js';
-import { auditLog } from '../../lib/services/audit.js';
+import { auditLog } from '../../lib/wiring/audit.js';
 import { lambdaContext } from '../../test/support/lambda-context.js';
 
 export interface Caller {

@@ -23,7 +23,7 @@ import type { RunStore } from '../../lib/engine/ports/run-store.js';
 import { redriveRun } from '../../lib/engine/redrive.js';
 import { cancelRun } from '../../lib/engine/runs.js';
 import { startRun } from '../../lib/engine/start-run.js';
-import { auditLog, playbookCatalog, redriveDeps, runStore, startRunDeps, taskQueue } from '../../lib/services.js';
+import { auditLog, playbookCatalog, redriveDeps, runStore, startRunDeps, taskQueue } from '../../lib/wiring/index.js';
 import { api } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';
 

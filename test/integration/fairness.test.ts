@@ -13,7 +13,7 @@ import { executeBatch } from '../../lib/engine/execute-batch.js';
 import { createFairness, deferDelaySeconds, type FairnessDeps } from '../../lib/engine/fairness.js';
 import type { OutgoingTaskMessage } from '../../lib/engine/ports/task-queue.js';
 import { taskMessage } from '../../lib/engine/task-messages.js';
-import { executeBatchDeps, taskQueue } from '../../lib/services.js';
+import { executeBatchDeps, taskQueue } from '../../lib/wiring/index.js';
 import { createHarness, type ExecutionBody, type Harness } from '../support/harness.js';
 import type { SqsHandler } from '../support/sqs-poller.js';
 

@@ -10,7 +10,7 @@ import { getDb } from '../../lib/clients.js';
 import type { StoredPlaybook } from '../../lib/engine/model.js';
 import { restorePlaybookVersion } from '../../lib/engine/playbook-versions.js';
 import type { PlaybookStore } from '../../lib/engine/ports/playbook-store.js';
-import { auditLog, playbookCatalog } from '../../lib/services.js';
+import { auditLog, playbookCatalog } from '../../lib/wiring/index.js';
 import { api } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';
 

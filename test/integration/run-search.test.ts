@@ -10,7 +10,7 @@ import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import type { RunMode, RunTrigger } from '../../lib/domain/triggers.js';
 import type { StoredPlaybook } from '../../lib/engine/model.js';
 import { planRun } from '../../lib/engine/start-run.js';
-import { runStore } from '../../lib/services/runs.js';
+import { runStore } from '../../lib/wiring/runs.js';
 import { mintToken } from '../../scripts/lib/token.js';
 import { directDb } from '../reliability/support/fixtures.js';
 import { api } from '../support/api.js';

@@ -28,7 +28,7 @@ const queueUrl = () => process.env.TASK_QUEUE_URL ?? '';
 beforeAll(async () => {
   h = await createHarness();
   direct = await directDb();
-  baseDeps = (await import('../../lib/services.js')).executeBatchDeps();
+  baseDeps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
   const call = (path: string) => ({ id: 'call', type: 'http', config: { method: 'GET', url: `${h.stub.url}${path}` } });
   await h.createPlaybook({ name: 'deep-answer', tasks: [call('/deep/5000')] });
   await h.createPlaybook({ name: 'raw-deep', tasks: [call('/ok/raw-deep')] });

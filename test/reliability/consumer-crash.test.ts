@@ -33,7 +33,7 @@ beforeAll(async () => {
   direct = await directDb();
   await h.createPlaybook(shapePlaybook('diamond', h.stub.url, 'crash'));
   await h.createPlaybook(shapePlaybook('any_join', h.stub.url, 'crash'));
-  baseDeps = (await import('../../lib/services.js')).executeBatchDeps();
+  baseDeps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
 });
 afterAll(async () => {
   await h.close();

@@ -79,7 +79,7 @@ async function reap(): Promise<Record<string, number>> {
 
 /** A queue whose first `times` sends carrying a message for `target()` (peid, task) fail; the rest go through. */
 async function failingOnce(target: () => { peid: string; task_id: string } | undefined, times = 1) {
-  const real = (await import('../../lib/services.js')).taskQueue();
+  const real = (await import('../../lib/wiring/index.js')).taskQueue();
   const state = { failed: 0 };
   const queue: TaskQueue = {
     async send(messages) {
@@ -100,7 +100,7 @@ async function failingOnce(target: () => { peid: string; task_id: string } | und
 
 /** The consumer with the given queue; `swallow`: report success although the batch threw (its messages are lost). */
 async function consumer(queue: TaskQueue, swallow: boolean) {
-  const deps = (await import('../../lib/services.js')).executeBatchDeps();
+  const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     try {
       await executeBatch(
@@ -263,7 +263,7 @@ describe('lost wake-ups of sub-playbook parents', () => {
       const child = await childOf(parentPeid);
       await p.until(() => waiting(parentPeid, 'sub'), 20_000, 'the parent task to wait');
       const { cancelRun } = await import('../../lib/engine/runs.js');
-      const { runStore } = await import('../../lib/services.js');
+      const { runStore } = await import('../../lib/wiring/index.js');
       const { queue, state } = await failingOnce(() => ({ peid: parentPeid, task_id: 'sub' }));
       const ref = { tenant_code: 'tenant-a', peid: child.peid };
       await expect(cancelRun(runStore(), ref, Date.now(), queue)).rejects.toThrow(ServiceUnavailableError);
@@ -289,7 +289,7 @@ describe('lost wake-ups of sub-playbook parents', () => {
       const child = await childOf(parentPeid);
       await p.until(() => waiting(parentPeid, 'sub'), 20_000, 'the parent task to wait');
       const { failDeadLetters } = await import('../../lib/engine/dead-letters.js');
-      const { deadLetterDeps } = await import('../../lib/services.js');
+      const { deadLetterDeps } = await import('../../lib/wiring/index.js');
       const { queue, state } = await failingOnce(() => ({ peid: parentPeid, task_id: 'sub' }));
       const letter = JSON.stringify({ v: 1, tenant_code: 'tenant-a', peid: child.peid, task_id: 'wait', attempt: 1 });
       await expect(failDeadLetters({ ...deadLetterDeps(), queue }, [letter])).rejects.toThrow(ServiceUnavailableError);

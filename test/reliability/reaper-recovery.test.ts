@@ -117,7 +117,7 @@ describe('reapRuns', () => {
   });
 
   it('decides the dependents of a task whose worker crashed between its result and the fan-in, message lost', async () => {
-    const deps = (await import('../../lib/services.js')).executeBatchDeps();
+    const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
     let crashed = false;
     const crashAfterWrite = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
       const runs = {

@@ -1,4 +1,4 @@
-/** Cold-start work shared by handlers: validate the config sections a function needs. */
+/** Cold-start work of every function (HTTP, SQS and scheduled): validate the config sections it needs. */
 import { getConfig, type SectionName } from '../config.js';
 
 /** Validates `sections` now, so a misconfigured function fails at cold start naming the variable. */
