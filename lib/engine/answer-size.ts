@@ -8,7 +8,7 @@
  * layer counts the escaping of Lambda's envelope), from the stored JSON, without building the
  * answer twice; only the outputs kept are parsed.
  */
-import type { ExecutionView } from './runs.js';
+import type { ExecutionView } from './run-views.js';
 
 export interface AnswerLimit {
   /** What the answer's JSON text may cost, as measured by sizeOf. */

@@ -1,6 +1,5 @@
 /** Reading and cancelling runs on behalf of a tenant. */
 import { isTerminalTask } from '../domain/statuses.js';
-import type { RunMode, RunTrigger } from '../domain/triggers.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
@@ -10,63 +9,7 @@ import type { ExecutionQuery, ItemState } from './ports/run-records.js';
 import type { RunStore } from './ports/run-store.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
-
-export interface TaskView {
-  task_seq: number;
-  task_id: string;
-  type: string;
-  status: string;
-  attempts: number;
-  output: unknown;
-  truncated: boolean;
-  error: { code: string; message: string } | null;
-  started_at: number | null;
-  finished_at: number | null;
-  duration_ms: number | null;
-  /** For a for_each task: each item's state (their outputs are the task's output list). */
-  items?: ItemView[];
-  /** Present (true) when the output was left out to keep the answer within its size limit. */
-  output_omitted?: true;
-  /** A test run's task that finished with its mock instead of running. */
-  mocked?: true;
-}
-
-export interface ItemView {
-  index: number;
-  status: string;
-  attempts: number;
-  error: { code: string; message: string } | null;
-  duration_ms: number | null;
-}
-
-export interface ExecutionSummary {
-  peid: string;
-  pid: string;
-  playbook_name: string;
-  playbook_version: number;
-  alert_id: string;
-  uid: string;
-  tenant_code: string;
-  execution_status: ExecutionRecord['execution_status'];
-  createddate: number;
-  completeddate: number | null;
-  playbook_runtime: number | null;
-  error: { code: string; message: string } | null;
-  /** 1, plus one per redrive. */
-  attempt: number;
-  /** How earlier attempts ended (present after a redrive). */
-  history?: NonNullable<ExecutionRecord['history']>;
-  mode: RunMode;
-  trigger: RunTrigger;
-}
-
-export interface ExecutionView extends ExecutionSummary {
-  tasks: TaskView[];
-  /** Present (true) when some task outputs were left out (those tasks say `output_omitted`). */
-  outputs_omitted?: true;
-  /** Present (true) when even without outputs the answer was too large: loop items were left out. */
-  items_omitted?: true;
-}
+import type { ExecutionSummary, ExecutionView, ItemView, TaskView } from './run-views.js';
 
 function summary(e: ExecutionRecord): ExecutionSummary {
   return {

@@ -13,6 +13,7 @@ import type { SecretResolver } from '../ports/secrets.js';
 import type { WorkCounter } from '../ports/work-counter.js';
 import { buildContext, runTask, type TaskOutcome, type TemplateContext, taskFailure } from '../run-task.js';
 import { chargeItems } from '../work-budget.js';
+import type { Ran } from './results.js';
 import { startChild } from './sub-playbook-waits.js';
 
 export interface DispatchDeps {
@@ -22,14 +23,6 @@ export interface DispatchDeps {
   secrets?: SecretResolver;
   children?: ChildRunDeps;
   workBudget?: number;
-}
-
-/** A task that ran to an outcome, and when. */
-export interface Ran {
-  task: TaskRecord;
-  outcome: TaskOutcome;
-  began: number;
-  ended: number;
 }
 
 export interface Dispatched {

@@ -10,8 +10,15 @@ import type { TaskResultWrite } from '../ports/task-claims.js';
 import type { OutgoingTaskMessage } from '../ports/task-queue.js';
 import { type StoredOutput, storable, type TaskOutcome } from '../run-task.js';
 import { taskMessage } from '../task-messages.js';
-import type { Ran } from './dispatch.js';
 import { type Fatal, fatalOf } from './fatal.js';
+
+/** A task that ran to an outcome, and when. */
+export interface Ran {
+  task: TaskRecord;
+  outcome: TaskOutcome;
+  began: number;
+  ended: number;
+}
 
 export interface Results {
   writes: TaskResultWrite[];
