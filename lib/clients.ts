@@ -1,6 +1,6 @@
 /**
  * Network clients, created lazily once per container and reused across warm
- * invocations (the seed's pools, in serverless form), one module per outside
+ * invocations (the original Go service's pools, in serverless form), one module per outside
  * system under lib/clients/ so each function bundles only the SDKs it uses.
  * This barrel is for tests, benches and scripts; functions import the modules.
  */

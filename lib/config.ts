@@ -68,7 +68,7 @@ const schemas = {
   mongo: z.object({
     MONGO_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
     MONGO_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/),
-    // The seed's pool settings, sized for a Lambda container (one invocation at a time).
+    // The original Go service's pool settings, sized for a Lambda container (one invocation at a time).
     MONGO_MAX_POOL_SIZE: intVar(10, 1, 500),
     MONGO_MIN_POOL_SIZE: intVar(0, 0, 100),
     MONGO_MAX_IDLE_TIME_MS: intVar(30 * 60_000, 0, 24 * 3_600_000),

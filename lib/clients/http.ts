@@ -1,10 +1,10 @@
-/** The container's keep-alive agents for integration calls (the seed's HTTP client pool). */
+/** The container's keep-alive agents for integration calls (the original Go service's HTTP client pool). */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { getConfig } from '../config.js';
 import { onClose } from './registry.js';
 
-/** Keep-alive agents for integration calls (the seed's HTTP client pool). */
+/** Keep-alive agents for integration calls (the original Go service's HTTP client pool). */
 export function createHttpAgents(maxSockets: number): { http: HttpAgent; https: HttpsAgent } {
   const opts = { keepAlive: true, maxSockets, maxFreeSockets: Math.min(maxSockets, 20), timeout: 90_000 };
   return { http: new HttpAgent(opts), https: new HttpsAgent(opts) };

@@ -1,11 +1,11 @@
-/** The container's MongoClient (the seed's pool settings), created on first use and reused. */
+/** The container's MongoClient (the original Go service's pool settings), created on first use and reused. */
 import { type Db, MongoClient } from 'mongodb';
 import { type Config, getConfig } from '../config.js';
 import { logger } from '../observability.js';
 import { type MongoWatchdog, watchMongoClient } from './mongo-watchdog.js';
 import { onClose } from './registry.js';
 
-/** A MongoClient with the seed's pool, timeout and retry settings. Connects on first use. */
+/** A MongoClient with the original Go service's pool, timeout and retry settings. Connects on first use. */
 export function createMongoClient(cfg: Config<'mongo'>): MongoClient {
   return new MongoClient(cfg.MONGO_URI, {
     appName: 'playbook-service',

@@ -9,6 +9,7 @@
  */
 import { type AuditEntry, assertAuditDetails } from '../domain/audit.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
+import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { AuditLog, AuditOutbox, AuditQuery, AuditSource } from './ports/audit.js';
 
 export type { AuditAction, AuditEntry } from '../domain/audit.js';
@@ -51,20 +52,13 @@ export interface AuditPage {
 
 /** Opaque cursor: the last item's (at, id). */
 export function encodeAuditCursor(e: { at: number; id: string }): string {
-  return Buffer.from(JSON.stringify([e.at, e.id])).toString('base64url');
+  return encodeCursorPair(e.at, e.id);
 }
 
 /** Decodes a cursor made by encodeAuditCursor; undefined when it is not one. */
 export function decodeAuditCursor(cursor: string): { at: number; id: string } | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === 'string') {
-      if (v[0] >= 0 && v[1].length > 0 && v[1].length <= 200) return { at: v[0] as number, id: v[1] };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
+  const pair = decodeCursorPair(cursor, (at, id) => at >= 0 && id.length > 0 && id.length <= 200);
+  return pair && { at: pair[0], id: pair[1] };
 }
 
 /**

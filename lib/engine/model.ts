@@ -151,6 +151,18 @@ export function isItemId(taskId: string): boolean {
   return taskId.endsWith(']');
 }
 
+/** The fields of a task that has not started: no attempt, no claim, no result (new, or reset by a redrive). */
+export const NOT_STARTED = {
+  attempts: 0,
+  claim: null,
+  output_json: null,
+  truncated: false,
+  error: null,
+  started_at: null,
+  finished_at: null,
+  duration_ms: null,
+} as const satisfies Partial<TaskRecord>;
+
 /** A fresh task document of a run: not started, no result. */
 export function newTaskRecord(
   fields: Pick<
@@ -160,19 +172,7 @@ export function newTaskRecord(
     Pick<TaskRecord, 'status'>,
   now: number,
 ): TaskRecord {
-  return {
-    ...fields,
-    attempts: 0,
-    claim: null,
-    output_json: null,
-    truncated: false,
-    error: null,
-    started_at: null,
-    finished_at: null,
-    duration_ms: null,
-    createddate: now,
-    updateddate: now,
-  };
+  return { ...fields, ...NOT_STARTED, createddate: now, updateddate: now };
 }
 
 /*

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
 import { executionSource, runCancelled } from './audit-entries.js';
+import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
 import type { ExecutionQuery, ItemState } from './ports/run-records.js';
 import type { RunStore } from './ports/run-store.js';
@@ -133,26 +134,13 @@ export interface ExecutionPage {
 
 /** Opaque cursor: the last item's (createddate, peid). */
 export function encodeCursor(e: { createddate: number; peid: string }): string {
-  return Buffer.from(JSON.stringify([e.createddate, e.peid])).toString('base64url');
+  return encodeCursorPair(e.createddate, e.peid);
 }
 
 /** Decodes a cursor made by encodeCursor; undefined when it is not one. */
 export function decodeCursor(cursor: string): { createddate: number; peid: string } | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(v) &&
-      v.length === 2 &&
-      Number.isSafeInteger(v[0]) &&
-      typeof v[1] === 'string' &&
-      v[1].length <= 64
-    ) {
-      return { createddate: v[0] as number, peid: v[1] };
-    }
-  } catch {
-    // fall through
-  }
-  return undefined;
+  const pair = decodeCursorPair(cursor, (_, peid) => peid.length <= 64);
+  return pair && { createddate: pair[0], peid: pair[1] };
 }
 
 /** A page of the tenant's runs, newest first. */

@@ -8,7 +8,7 @@
  * a parent that ends stops its children. Depth and the run's work budget are
  * limited; cycles between playbooks are refused at save time.
  */
-import { createHash } from 'node:crypto';
+import { derivedUuid } from '../domain/derived-id.js';
 import { ValidationError } from '../errors.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
@@ -30,11 +30,7 @@ export interface ChildRequest {
  * attempt after a redrive, so a redriven task starts a new child instead of finding the old one).
  */
 export function childPeid(parentPeid: string, taskId: string, attempt: number, runAttempt = 1): string {
-  const seed = `${parentPeid}:${taskId}:${attempt}${runAttempt > 1 ? `:r${runAttempt}` : ''}`;
-  const h = createHash('sha256').update(seed).digest('hex');
-  // RFC 9562 version 8 (custom) with the variant bits set.
-  const variant = ((Number.parseInt(h.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  return derivedUuid(`${parentPeid}:${taskId}:${attempt}${runAttempt > 1 ? `:r${runAttempt}` : ''}`);
 }
 
 function failed(code: string, message: string, retryable = false): TaskOutcome {

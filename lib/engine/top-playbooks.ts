@@ -1,5 +1,5 @@
 /**
- * The top-playbooks report (seed 1.2): per tenant, the 5 playbooks with the highest
+ * The top-playbooks report (the original Go service's): per tenant, the 5 playbooks with the highest
  * average runtime among runs completed in the window. A scheduled function computes
  * every tenant's report at once; the API serves the stored result.
  */

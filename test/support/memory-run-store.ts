@@ -10,6 +10,7 @@ import {
   type ExecutionRecord,
   isGraphTask,
   isLoopItem,
+  NOT_STARTED,
   type RunRef,
   type TaskRecord,
   taskKey,
@@ -296,8 +297,7 @@ export function createMemoryRunStore(): MemoryRunStore {
       for (const r of resets) {
         const t = taskOf(ref, r.task_id);
         if (!t || !canTransition('reset', t)) continue;
-        Object.assign(t, { status: r.status, attempts: 0, claim: null, output_json: null, truncated: false });
-        Object.assign(t, { error: null, started_at: null, finished_at: null, duration_ms: null, updateddate: now });
+        Object.assign(t, { status: r.status, ...NOT_STARTED, updateddate: now });
         if (r.open_items !== undefined) t.open_items = [...r.open_items];
         if (r.item_successor === null) delete t.item_successor;
         else if (r.item_successor !== undefined) t.item_successor = r.item_successor;

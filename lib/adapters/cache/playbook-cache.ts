@@ -1,5 +1,5 @@
 /**
- * Two-level read-through cache of current playbook definitions (seed 4.1/4.2), keyed by
+ * Two-level read-through cache of current playbook definitions, keyed by
  * tenant and version; docs/cache.md has the design, bounds and failure behaviour.
  *
  *   L1  per container: lru-cache (entries, bytes, TTL). An entry is served on its own for

@@ -1,5 +1,5 @@
 /**
- * Integration calls over the container's keep-alive agents (the seed's HTTP
+ * Integration calls over the container's keep-alive agents (the original Go service's HTTP
  * client pool), with a per-task timeout, a byte cap on responses and the SSRF
  * guard. Redirects are not followed, so they cannot lead to a private target.
  */

@@ -46,7 +46,7 @@ export function createAnalyticsStore(db: Db): AnalyticsStore {
 
   return {
     async topPlaybooksByTenant(since, limit) {
-      // Seed 1.2, for every tenant in one pass: group first (small), then sort the groups,
+      // The original Go service's pipeline, for every tenant in one pass: group first (small), then sort the groups,
       // then keep each tenant's first `limit`. One round trip (getMore only past 1000 tenants).
       // index: status_created_pid_runtime
       const rows = await timedDbCall(() =>

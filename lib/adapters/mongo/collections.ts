@@ -43,7 +43,7 @@ export interface IndexSettings {
 }
 
 export const INDEXES: IndexSpec[] = [
-  // Seed 1.1: the executions list per tenant and status, newest first.
+  // From the original Go service: the executions list per tenant and status, newest first.
   {
     collection: COLLECTIONS.executions,
     name: 'tenant_status_created',
@@ -55,9 +55,9 @@ export const INDEXES: IndexSpec[] = [
   { collection: COLLECTIONS.executions, name: 'status_updated', key: { execution_status: 1, updateddate: 1 } },
   // Ours: the sub-playbook runs of a run (a parent's end stops them; the reaper checks on them).
   { collection: COLLECTIONS.executions, name: 'tenant_parent', key: { tenant_code: 1, 'parent.peid': 1 } },
-  // Seed 1.1: runs by user.
+  // From the original Go service: runs by user.
   { collection: COLLECTIONS.executions, name: 'uid_created', key: { uid: 1, createddate: -1 } },
-  // Seed 1.1: the top-playbooks pipeline's $match and $group inputs.
+  // From the original Go service: the top-playbooks pipeline's $match and $group inputs.
   {
     collection: COLLECTIONS.executions,
     name: 'status_created_pid_runtime',
@@ -86,14 +86,14 @@ export const INDEXES: IndexSpec[] = [
     name: 'tenant_mode_status_created',
     key: { tenant_code: 1, mode: 1, execution_status: 1, createddate: -1, peid: -1 },
   },
-  // Seed 1.1: the tasks of a run in order.
+  // From the original Go service: the tasks of a run in order.
   { collection: COLLECTIONS.tasks, name: 'peid_seq', key: { peid: 1, task_seq: 1 } },
   // Ours: a run's graph tasks without its for_each items (item_of null), and one loop's items:
   // a batch's run read examines at most 200 documents however long its loops are.
   { collection: COLLECTIONS.tasks, name: 'peid_item_seq', key: { peid: 1, item_of: 1, task_seq: 1 } },
-  // Seed 1.1: tasks by alert.
+  // From the original Go service: tasks by alert.
   { collection: COLLECTIONS.tasks, name: 'tenant_alert_status', key: { tenant_code: 1, alert_id: 1, status: 1 } },
-  // Seed 1.1: playbook lists per tenant, status and category.
+  // From the original Go service: playbook lists per tenant, status and category.
   {
     collection: COLLECTIONS.playbooks,
     name: 'tenant_status_category',

@@ -36,7 +36,7 @@ export const PLAYBOOK_QUERIES = defineQueries('playbooks', {
     residual: ['deleted_at'],
     sort: { key: { name: 1 }, by: 'index' },
   },
-  // Filtered: the seed's index narrows to the tenant's matching playbooks (hundreds at most), sorted in memory.
+  // Filtered: the original Go service's index narrows to the tenant's matching playbooks (hundreds at most), sorted in memory.
   listFiltered: {
     collection: COLLECTIONS.playbooks,
     index: 'tenant_status_category',

@@ -1,5 +1,6 @@
 /** A redrive's writes (the RunRedrive port): reset what did not succeed, reopen the run from the outcome it read. */
 import type { Db } from 'mongodb';
+import { NOT_STARTED } from '../../engine/model.js';
 import type { RunRedrive } from '../../engine/ports/run-redrive.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
@@ -38,14 +39,7 @@ export function createRedriveStore(db: Db): RunRedrive {
             update: {
               $set: {
                 status: r.status,
-                attempts: 0,
-                claim: null,
-                output_json: null,
-                truncated: false,
-                error: null,
-                started_at: null,
-                finished_at: null,
-                duration_ms: null,
+                ...NOT_STARTED,
                 updateddate: now,
                 ...(r.open_items !== undefined ? { open_items: r.open_items } : {}),
                 ...(r.item_successor !== undefined && r.item_successor !== null
