@@ -8,13 +8,15 @@ import { logger, MetricUnit, metrics } from '../observability.js';
 import type { RunRef } from './model.js';
 import { taskKey } from './model.js';
 import type { DeadLetterStore } from './ports/dead-letters.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { RunRecords } from './ports/run-records.js';
+import type { TaskClaims } from './ports/task-claims.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import { parseTaskMessage } from './task-messages.js';
 
 export interface DeadLetterDeps {
-  runs: RunStore;
+  runs: Pick<RunRecords, 'getExecution'> & RunEnds & Pick<TaskClaims, 'taskStates'>;
   queue: TaskQueue;
   deadLetters: DeadLetterStore;
   clock: () => number;

@@ -13,15 +13,16 @@ import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { planFanIn } from './batch/fan-in.js';
 import { type ExecutionRecord, isWaitingForChild, leaseExpired, taskKey } from './model.js';
-import type { ItemState } from './ports/run-records.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { ItemState, RunRecords } from './ports/run-records.js';
 import type { StaleRunFinder } from './ports/stale-runs.js';
+import type { TaskClaims } from './ports/task-claims.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { closeAndComplete, endRun, PARENT_ENDED } from './run-lifecycle.js';
 import { taskMessage } from './task-messages.js';
 
 export interface ReapDeps {
-  runs: RunStore;
+  runs: RunRecords & RunEnds & Pick<TaskClaims, 'transitionPending'>;
   stale: StaleRunFinder;
   queue: TaskQueue;
   clock: () => number;
@@ -151,7 +152,7 @@ async function reapRun(
 
 /** The tasks (or items) waiting for a child run that has ended or is gone: their wake-up was lost. */
 async function endedWaits(
-  runs: RunStore,
+  runs: Pick<RunEnds, 'childRuns'>,
   ref: { tenant_code: string; peid: string },
   tasks: Array<Pick<ItemState, 'peid' | 'tenant_code' | 'task_id' | 'status' | 'claim' | 'attempts' | 'child_peid'>>,
 ): Promise<typeof tasks> {

@@ -14,25 +14,18 @@ import { itemChains } from './for-each.js';
 import type { RunRef } from './model.js';
 import { itemTaskId, type TaskRecord } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { RunRecords } from './ports/run-records.js';
+import type { RunRedrive, TaskReset } from './ports/run-redrive.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds, taskMessage } from './task-messages.js';
 
 export interface RedriveDeps {
-  runs: RunStore;
+  runs: RunRecords & RunEnds & RunRedrive;
   queue: TaskQueue;
   clock: () => number;
   audit: AuditOutbox;
-}
-
-/** How one task is reset by a redrive. */
-export interface TaskReset {
-  task_id: string;
-  status: 'pending' | 'queued' | 'running';
-  /** Items: the new hand-over successor (null: none). Loops: the items still to run. */
-  item_successor?: number | null;
-  open_items?: number[];
 }
 
 const RERUN = new Set(['failed', 'cancelled']);

@@ -17,7 +17,7 @@ import { derivedUuid } from '../domain/derived-id.js';
 import { nextSlot } from '../domain/schedule-time.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunRecords } from './ports/run-records.js';
 import type { DueCursor, ScheduleLastRun, ScheduleStore, StoredSchedule } from './ports/schedules.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import { planRun } from './start-run.js';
@@ -26,7 +26,7 @@ export interface RunSchedulesDeps {
   schedules: ScheduleStore;
   /** Current definitions (the run-start cache). */
   playbooks: PlaybookSource;
-  runs: RunStore;
+  runs: Pick<RunRecords, 'insertRun'>;
   queue: TaskQueue;
   clock: () => number;
   /** Due schedules read per page, and handled at once. */

@@ -6,8 +6,8 @@ import { type AuditContext, recordAudit } from './audit.js';
 import { executionSource, runCancelled } from './audit-entries.js';
 import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
-import type { ExecutionQuery, ItemState } from './ports/run-records.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { ExecutionQuery, ItemState, RunRecords } from './ports/run-records.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import type { ExecutionSummary, ExecutionView, ItemView, TaskView } from './run-views.js';
@@ -68,7 +68,7 @@ export interface RunRead {
  * tasks are read again, after it (one more read, only then).
  */
 export async function readRun(
-  runs: RunStore,
+  runs: RunRecords,
   ref: RunRef,
   opts: { outputs: boolean; items: boolean },
 ): Promise<RunRead> {
@@ -88,7 +88,7 @@ export async function readRun(
  * One run with its tasks in task_seq order (loop items nested); 404 for unknown or another
  * tenant's. With `limit`, an answer that would pass it leaves outputs out (answer-size.ts).
  */
-export async function getExecution(runs: RunStore, ref: RunRef, limit?: AnswerLimit): Promise<ExecutionView> {
+export async function getExecution(runs: RunRecords, ref: RunRef, limit?: AnswerLimit): Promise<ExecutionView> {
   const { exec, tasks, items } = await readRun(runs, ref, { outputs: true, items: true });
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   const byLoop = new Map<string, ItemView[]>();
@@ -145,7 +145,7 @@ export function decodeCursor(cursor: string): { createddate: number; peid: strin
 
 /** A page of the tenant's runs, newest first. */
 export async function listExecutions(
-  runs: RunStore,
+  runs: RunRecords,
   tenant_code: string,
   query: ExecutionQuery,
 ): Promise<ExecutionPage> {
@@ -163,7 +163,7 @@ export async function listExecutions(
  * cancel is recorded (by whoever actually cancelled it, once).
  */
 export async function cancelRun(
-  runs: RunStore,
+  runs: RunRecords & RunEnds,
   ref: RunRef,
   now: number,
   queue: TaskQueue,

@@ -14,14 +14,15 @@ import { type MockInput, planMocks } from './mocks.js';
 import { type ExecutionRecord, newTaskRecord, type StoredPlaybook, type TaskMock, type TaskRecord } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunEnds } from './ports/run-ends.js';
+import type { RunRecords } from './ports/run-records.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds } from './task-messages.js';
 
 export interface StartRunDeps {
   playbooks: PlaybookSource;
-  runs: RunStore;
+  runs: Pick<RunRecords, 'insertRun' | 'deleteRun'> & RunEnds;
   queue: TaskQueue;
   clock: () => number;
   newId: () => string;

@@ -2,11 +2,11 @@
 import { buildTimeline, type Timeline } from '../domain/timeline.js';
 import { NotFoundError } from '../errors.js';
 import type { RunRef } from './model.js';
-import type { RunStore } from './ports/run-store.js';
+import type { RunRecords } from './ports/run-records.js';
 import { readRun } from './runs.js';
 
 /** The run's timeline at `now`; 404 for an unknown run or another tenant's, exactly like getExecution. */
-export async function getTimeline(runs: RunStore, ref: RunRef, now: number): Promise<Timeline> {
+export async function getTimeline(runs: RunRecords, ref: RunRef, now: number): Promise<Timeline> {
   // Neither outputs nor loop items: a for_each task's bar spans its items.
   const { exec, tasks } = await readRun(runs, ref, { outputs: false, items: false });
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
