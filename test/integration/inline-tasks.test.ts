@@ -1,6 +1,6 @@
 /**
  * Ready in-process tasks (transform, noop) run in the invocation that made them ready, without a
- * queue hop each (lib/engine/execute-batch.ts runInline); integrations never do; depth is bounded.
+ * queue hop each (lib/engine/batch/inline.ts); integrations never do; depth is bounded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, type Harness } from '../support/harness.js';
