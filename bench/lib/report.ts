@@ -1,6 +1,6 @@
 /**
  * The bench's outputs: results.json (validated before it is written), results.md
- * (the seed's table with our measured column, all rows, one section per case) and
+ * (the original Go service's table with our measured column, all rows, one section per case) and
  * ratios.svg (bench/lib/chart.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { renderRatioChart } from './chart.js';
+import { CAVEATS, ORIGINAL_TABLE } from './report-tables.js';
 import type { BenchCase, CaseOutcome, Row } from './types.js';
 
 const num = z.number().finite().nullable();
@@ -112,73 +113,6 @@ const fmt = (x: number | null, unit = ''): string => {
 const verdict = (r: Results['cases'][number]): string =>
   r.skipped ? `skipped: ${r.skipped}` : r.pass === null ? 'info' : r.pass ? '**pass**' : '**MISS**';
 
-/** The seed's table (its "Detailed Performance Comparison"), each line next to what we measured. */
-const SEED_TABLE: Array<{ optimization: string; metric: string; seed: string; claim: string; rows: string[] }> = [
-  {
-    optimization: 'Database Queries',
-    metric: 'Response Time',
-    seed: '500-2000ms -> 50-200ms',
-    claim: '5-10x faster',
-    rows: ['status-writes.time', 'status-writes.round-trips', 'top-playbooks.pipeline', 'top-playbooks.serve'],
-  },
-  {
-    optimization: 'Concurrent Requests',
-    metric: 'Throughput',
-    seed: '100 req/sec -> 300-400 req/sec',
-    claim: '3-4x increase',
-    rows: ['run-starts.throughput', 'run-starts.round-trips'],
-  },
-  {
-    optimization: 'Memory Usage',
-    metric: 'Heap Allocation',
-    seed: '100MB -> 30-50MB',
-    claim: '50-70% reduction',
-    rows: ['memory.peak-rss', 'memory.heap-growth'],
-  },
-  {
-    optimization: 'Task Execution',
-    metric: 'Parallel Tasks',
-    seed: 'Sequential -> 5-10 parallel',
-    claim: '5-10x throughput',
-    rows: ['task-fanout.speedup', 'task-fanout.critical-path'],
-  },
-  {
-    optimization: 'Cache Hit Ratio',
-    metric: 'Cache Performance',
-    seed: '0% -> 80-90%',
-    claim: '80-90% cache hits',
-    rows: ['playbook-reads.hit-ratio', 'playbook-reads.latency'],
-  },
-  {
-    optimization: 'HTTP client pool (seed 2.3)',
-    metric: 'Integration call time',
-    seed: 'new connection per call -> shared pool',
-    claim: '(no number)',
-    rows: ['integration-calls.time'],
-  },
-];
-
-/** Read before comparing any absolute number here with production. */
-const CAVEATS = [
-  "mongo-java-server never uses non-unique indexes, and a unique one only when the query's keys are exactly its keys; " +
-    "the project's launcher (tools/emulators) adds what MongoDB does for `_id`: any filter with an `_id` equality or `$in` " +
-    'is served from the _id index. A server started before that launcher change scans the collection for every product ' +
-    'filter that adds `tenant_code` or a condition to `_id` (claims, result writes, run loads, closing tasks): that caps ' +
-    '`status-writes` and makes the consumer slow as the task collection grows (`memory`: tens instead of a hundred and more ' +
-    'tasks/s); `npm run stack:down && npm run stack:up` restarts it. Since 2026-11-27 (14:30 UTC) the launcher also serves a ' +
-    'top-level `peid` equality or `$in` (alone or in every branch of an `$or`) from a lookup standing in for the `peid_*` ' +
-    'indexes, so run loads no longer scan every task of every run. Other non-`_id` queries (analytics, lists) still scan.',
-  'The driver splits a bulk write into batches of 999 operations against mongo-java-server (MongoDB: 100,000), ' +
-    'hence 2 commands per 1,000 results.',
-  'The emulators are JVMs (serial GC; full tiered JIT since 2026-11-27, C1-only before) on the same 2 cores as the bench: long tails (p99) are theirs.',
-  'Run starts invoke 50 handlers concurrently in one process with one MongoDB pool of 10 connections, where Lambda runs ' +
-    '50 containers with a pool each; both sides share that limit.',
-  'Integration calls go over loopback without TLS, so the keep-alive ratio is a lower bound of what it saves against a ' +
-    'remote HTTPS service.',
-  'Point MONGO_URI / REDIS_URL / SQS_ENDPOINT / DYNAMODB_ENDPOINT at real services to run the same bench against them ' +
-    '(the stack then leaves those servers alone).',
-];
-
 function measuredCell(r: Results['cases'][number] | undefined, name: string): string {
   if (!r) return `${name}: not run`;
   if (r.skipped) return `${name}: skipped (${r.skipped})`;
@@ -193,9 +127,11 @@ function measuredCell(r: Results['cases'][number] | undefined, name: string): st
 export function renderMarkdown(results: Results, runs: CaseRun[]): string {
   const byName = new Map(results.cases.map((r) => [r.name, r]));
   const out: string[] = [];
-  out.push("# Benchmarks: the seed's performance claims, measured");
+  out.push("# Benchmarks: the original Go service's performance claims, measured");
   out.push('');
-  out.push('_Generated by `npm run bench` (bench/run.ts); do not edit by hand. Issue 6 describes the cases._');
+  out.push(
+    '_Generated by `npm run bench` (bench/run.ts); do not edit by hand. Each case says what it measures and how, below._',
+  );
   out.push('');
   out.push(
     '**Absolute numbers are from a shared 2-core machine (other work may run on it at the same time: see the load average below); only the ratios carry.** ' +
@@ -208,18 +144,18 @@ export function renderMarkdown(results: Results, runs: CaseRun[]): string {
       `load average ${results.machine.load_avg_start.join(' / ')} at start and ${results.machine.load_avg_end.join(' / ')} at the end.`,
   );
   out.push('');
-  out.push("## The seed's table, with our measured column");
+  out.push("## The original service's table, with our measured column");
   out.push('');
   out.push(
-    "| Optimization | Metric | Seed: current -> optimized | Seed's claim | Measured here (baseline -> product) | Our target | Result |",
+    "| Optimization | Metric | Original: current -> optimized | Original's claim | Measured here (baseline -> product) | Our target | Result |",
   );
   out.push('|---|---|---|---|---|---|---|');
-  for (const s of SEED_TABLE) {
+  for (const s of ORIGINAL_TABLE) {
     const rows = s.rows.map((n) => byName.get(n));
     const measured = s.rows.map((n, i) => measuredCell(rows[i], n)).join('<br>');
     const tgt = rows.map((r) => (r ? r.target : '–')).join('<br>');
     const res = rows.map((r) => (r ? verdict(r) : '–')).join('<br>');
-    out.push(`| ${s.optimization} | ${s.metric} | ${s.seed} | ${s.claim} | ${measured} | ${tgt} | ${res} |`);
+    out.push(`| ${s.optimization} | ${s.metric} | ${s.original} | ${s.claim} | ${measured} | ${tgt} | ${res} |`);
   }
   const bundles = results.cases.filter((r) => r.name.startsWith('cold-start.bundle.') && r.optimized !== null);
   if (bundles.length > 0) {
@@ -227,7 +163,7 @@ export function renderMarkdown(results: Results, runs: CaseRun[]): string {
     const over = bundles.filter((r) => r.pass === false).length;
     const init = byName.get('cold-start.init.execute-task');
     out.push(
-      `| Cold start (ours, not in the seed) | Bundle size, module init | unbundled sources -> one esbuild bundle per function | – | ` +
+      `| Cold start (ours, not in the original) | Bundle size, module init | unbundled sources -> one esbuild bundle per function | – | ` +
         `${bundles.length - over} of ${bundles.length} bundles <= 1.5 MB; largest ${largest.name.slice('cold-start.bundle.'.length)} ${fmt(largest.optimized)} KB` +
         `${init ? `<br>${measuredCell(init, init.name)}` : ''} | <= 1536 KB each${init ? '<br>informational' : ''} | ` +
         `${over === 0 ? '**pass**' : `**MISS** (${over})`}${init ? '<br>info' : ''} |`,
