@@ -1,6 +1,6 @@
 /**
- * `npm run bench` — measures the seed's performance claims against this service,
- * baseline and product side by side on the local stack (issue 6).
+ * `npm run bench` — measures the performance claims of the original Go service against
+ * this service, baseline and product side by side on the local stack.
  *
  *   npm run bench                    full run; writes bench/results.json, results.md, ratios.svg
  *   npm run bench -- --quick         small fast variant (CI); writes into bench/out/quick/

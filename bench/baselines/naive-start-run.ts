@@ -1,5 +1,5 @@
 /**
- * Baseline of case 5: POST /runplaybook as the seed's service started a run before
+ * Baseline of case 5: POST /runplaybook as the original Go service started a run before
  * its guide — the playbook read from MongoDB on every request (no cache), the
  * execution and then each task inserted with its own insertOne, and one SendMessage
  * per root task, each awaited in turn. It writes the same documents and messages as
@@ -19,7 +19,7 @@ import { jsonResponse } from '../../lib/http/responses.js';
 import { runPlaybookBody } from '../../lib/http/schemas.js';
 import { httpHandler } from '../../lib/lambda/http.js';
 
-/** The naive run-start handler (no Idempotency-Key support: the seed's load test sends none). */
+/** The naive run-start handler (no Idempotency-Key support: the original service's load test sends none). */
 export function naiveRunPlaybookHandler() {
   return httpHandler(async (event) => {
     const caller = callerOf(event);

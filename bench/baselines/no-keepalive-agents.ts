@@ -1,7 +1,7 @@
 /**
  * Baseline of case 6: integration calls without a connection pool, a new TCP
  * connection for every call (keepAlive off, so each request says Connection: close),
- * as the seed's service did before its shared http.Client (seed 2.3). Handed to the
+ * as the original Go service did before its shared http.Client. Handed to the
  * product's own integration client, so nothing else differs.
  */
 import { Agent as HttpAgent } from 'node:http';

@@ -1,5 +1,5 @@
 /**
- * Baseline of case 1: the seed's "current" status writes, one updateOne per task
+ * Baseline of case 1: the original Go service's "current" status writes, one updateOne per task
  * result, awaited one after another as the Go service's loop did. Same filter and
  * same update (taskResultUpdate) as the product's writeTaskResults; only the batching differs.
  */

@@ -1,5 +1,5 @@
 /**
- * Baseline of case 3: the seed's "current" playbook read, MongoDB on every call
+ * Baseline of case 3: the original Go service's "current" playbook read, MongoDB on every call
  * (findOne by tenant and name on the unique index), no cache.
  */
 import type { Db } from 'mongodb';

@@ -44,7 +44,7 @@ export function coldStartCase(opts: { env: BenchEnv; benchDir: string }): BenchC
   return {
     id: 'cold-start',
     title: 'Cold start: bundle size and module initialisation',
-    claim: 'ours: each bundle <= 1.5 MB (no seed line; Lambda cold starts)',
+    claim: "ours: each bundle <= 1.5 MB (no line in the original's table; Lambda cold starts)",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const functionsDir = path.join(ROOT, 'functions');

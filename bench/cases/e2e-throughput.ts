@@ -1,5 +1,5 @@
 /**
- * Case 9, end-to-end throughput: runs of 10 parallel http tasks (100 ms stub) and a join,
+ * End-to-end throughput: runs of 10 parallel http tasks (100 ms stub) and a join,
  * started through the real runPlaybook handler (Idempotency-Key on, so DynamoDB is in the
  * path), 50 in flight, executed by the real executeTask handler (fairness on) from the real
  * local queue through the Lambda-like event source. Two shapes (METHOD in bench/lib/e2e-notes.ts):
@@ -40,9 +40,9 @@ export function e2eThroughputCase(opts: {
     id: 'e2e-throughput',
     title: 'End to end: 1,000 runs of 10 x 100 ms http tasks + join, 50 in flight',
     claim:
-      'Issue 16: >= 66 runs/s with 50 runs in flight and the functions as containers; an idle run <= 150 ms; per run under ' +
-      'load <= 10 MongoDB commands, <= 1.1 consumer invocations, <= 15 ms of product handler CPU (issue 9: >= 100 runs/s ' +
-      'in one process; all 10 tasks of a run overlap)',
+      '>= 66 runs/s with 50 runs in flight and the functions as containers; an idle run <= 150 ms; per run under ' +
+      'load <= 10 MongoDB commands, <= 1.1 consumer invocations, <= 15 ms of product handler CPU (in one process: ' +
+      '>= 100 runs/s; all 10 tasks of a run overlap)',
     method: E2E_METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const url = `${stub.url}/delay/${STUB_DELAY_MS}`;

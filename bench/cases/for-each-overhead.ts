@@ -1,5 +1,5 @@
 /**
- * for_each per-item overhead (issue 8): one run at a time of a playbook whose only
+ * for_each per-item overhead: one run at a time of a playbook whose only
  * task is a `transform` looping over alert.ips, for lists of 10 to 1,000 items,
  * started through the real runPlaybook handler and executed by the real
  * executeTask handler on the deployed consumer shape. Reports run time, engine CPU
@@ -50,7 +50,7 @@ export function forEachOverheadCase(opts: { observer: Db; env: BenchEnv; counter
   return {
     id: ID,
     title: 'for_each: per-item engine overhead at 10 to 1,000 items',
-    claim: 'Issue 8: per-item engine work of for_each is constant as lists grow',
+    claim: 'for_each: per-item engine work of for_each is constant as lists grow',
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const { observer: db, env, counter } = opts;

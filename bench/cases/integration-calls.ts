@@ -26,7 +26,7 @@ export function integrationCallsCase(stub: Stub): BenchCase {
   return {
     id: 'integration-calls',
     title: 'Integration calls: new connection per call vs keep-alive',
-    claim: 'HTTP client pool (seed 2.3, no number given); ours: keep-alive >= 1.5x',
+    claim: "HTTP client pool (the original's shared client, no number given); ours: keep-alive >= 1.5x",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const calls = ctx.quick ? 100 : 1_000;

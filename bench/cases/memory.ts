@@ -65,7 +65,7 @@ export function memoryCase(opts: { observer: Db; env: BenchEnv; stub: Stub; benc
     id: 'memory',
     title: 'Memory: the task consumer over 10,000 tasks',
     claim:
-      'Memory Usage: 100MB -> 30-50MB heap, 50-70% reduction (seed 5.1/5.2 pooling); ours: peak RSS <= 128 MB, no heap growth',
+      "Memory Usage: 100MB -> 30-50MB heap, 50-70% reduction (the original's pooling); ours: peak RSS <= 128 MB, no heap growth",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const { observer: db, env, stub } = opts;

@@ -190,7 +190,7 @@ export function mixedBatchCase(opts: { observer: Db; env: BenchEnv; stub: Stub }
     id: 'mixed-batch',
     title: 'Mixed batch: one 5 s task with nine 50 ms tasks of two tenants in one SQS batch',
     claim:
-      "Issue 16: a fast task's dependent starts within 150 ms of its parent finishing (p95), not after the batch's slow task",
+      "A fast task's dependent starts within 150 ms of its parent finishing (p95), not after the batch's slow task",
     method: MIXED_METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       await storePlaybook(playbookCatalog(), TENANT_A, mixedPlaybook(WITH_SLOW, stub.url, true));

@@ -44,7 +44,7 @@ export function playbookReadsCase(db: Db): BenchCase {
   return {
     id: 'playbook-reads',
     title: 'Playbook reads: MongoDB every time vs the two-level cache',
-    claim: 'Cache Hit Ratio: 0% -> 80-90% (seed 4.1/4.2 multi-level cache); ours: hit ratio >= 0.9, reads >= 5x',
+    claim: "Cache Hit Ratio: 0% -> 80-90% (the original's multi-level cache); ours: hit ratio >= 0.9, reads >= 5x",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const reads = ctx.quick ? 2_000 : 20_000;

@@ -1,5 +1,5 @@
 /**
- * Case 5, run starts: 1,000 POST /runplaybook with 50 in flight (the seed's
+ * Case 5, run starts: 1,000 POST /runplaybook with 50 in flight (the original Go service's
  * `hey -n 1000 -c 50`), through functions/run-playbook.ts's handler (product) and
  * through the naive handler in bench/baselines (uncached read, insert per task,
  * SendMessage per root). Requests/s, p50/p99 latency, round trips per start.
@@ -19,7 +19,7 @@ const IN_FLIGHT = 50;
 const PLAYBOOK = 'starts-e2e';
 
 const METHOD = `
-**Workload.** The playbook of issue 9: 10 independent http tasks and a join (11 task documents, 10 root
+**Workload.** The playbook of the e2e-throughput case: 10 independent http tasks and a join (11 task documents, 10 root
 messages per run). Each side serves N requests (1,000; 100 with --quick; a fifth of that as warm-up) with 50 in flight, the real-shaped API
 Gateway v2 event carrying the authorizer's context, invoked in this one process (50 concurrent invocations on one
 event loop and one connection pool of ${'`'}MONGO_MAX_POOL_SIZE${'`'} = 10, where Lambda would run 50 containers).
@@ -38,7 +38,7 @@ export function runStartsCase(opts: { observer: Db; env: BenchEnv; counter: Roun
   return {
     id: 'run-starts',
     title: 'Run starts: 1,000 POST /runplaybook, 50 in flight',
-    claim: 'Concurrent Requests: 100 -> 300-400 req/sec, 3-4x (seed 2.1/2.2 pools, load test `hey -n 1000 -c 50`)',
+    claim: "Concurrent Requests: 100 -> 300-400 req/sec, 3-4x (the original's pools, load test `hey -n 1000 -c 50`)",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const { observer: db, env, counter } = opts;

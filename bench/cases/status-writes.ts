@@ -77,7 +77,7 @@ const METHOD = `
 **Data.** 1,000 task documents (100 runs x 10 tasks; 300 with --quick) in the running state, claimed by one token, as one consumer
 holds them; reset to that state before every side (not timed). Each result carries a small JSON output.
 **Sides.** Baseline (bench/baselines/per-result-updates.ts): one ${'`'}updateOne${'`'} per result with the same filter
-(${'`'}_id${'`'}, ${'`'}tenant_code${'`'}, claim token) and the same fields, awaited one after another as the seed's loop did.
+(${'`'}_id${'`'}, ${'`'}tenant_code${'`'}, claim token) and the same fields, awaited one after another as the original Go service's loop did.
 Product: ${'`'}createRunStore(db).writeTaskResults${'`'}, one unordered ${'`'}bulkWrite${'`'} per 1,000. Both must leave all
 1,000 documents succeeded. Round trips = the driver's commandStarted events during the timed call.
 `;
@@ -86,7 +86,7 @@ export function statusWritesCase(db: Db, counter: RoundTripCounter): BenchCase {
   return {
     id: 'status-writes',
     title: 'Status writes: 1,000 task results',
-    claim: 'Database Queries: 5-10x faster (seed 1.3 batch operations); ours: >= 5x, >= 100x fewer round trips',
+    claim: "Database Queries: 5-10x faster (the original's batch operations); ours: >= 5x, >= 100x fewer round trips",
     method: METHOD,
     async run(ctx: BenchContext) {
       const tasks = db.collection<TaskRecord & { _id: string }>(COLLECTIONS.tasks);

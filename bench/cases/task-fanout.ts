@@ -1,7 +1,7 @@
 /**
  * Case 4, task fan-out: a run of 10 independent http tasks whose stub answers after
  * 100 ms, started through the real runPlaybook handler and executed by the real
- * executeTask handler from the real local queue. Sequential (the seed's "current":
+ * executeTask handler from the real local queue. Sequential (the original Go service's "current":
  * one task at a time, consumer batch 1 and concurrency 1) vs the deployed consumer
  * (batch 10, maximum concurrency 10, serverless.yml). Latency = the product's own
  * completeddate minus the time the start request was sent, one run at a time.
@@ -26,7 +26,7 @@ const METHOD = `
 ${'`'}/delay/100${'`'}. One run at a time: POST /runplaybook through functions/run-playbook.ts, then the consumer drains the
 queue; latency = the execution's ${'`'}completeddate${'`'} (written by the product) minus the moment the request was sent.
 **Sides.** Baseline: the consumer one message at a time (batch size 1, maximum concurrency 1), which is how the
-seed's service ran a playbook's tasks (sequentially). Product: the deployed event source mapping (batch size 10,
+original Go service ran a playbook's tasks (sequentially). Product: the deployed event source mapping (batch size 10,
 maximum concurrency 10) — executeBatch runs a batch's tasks concurrently and batches run in parallel.
 **Critical path.** The physical floor of the run is the stub's 100 ms plus one hop (start request -> queue ->
 consumer -> result written -> run completed), measured as the median latency of a 1-task run whose stub answers at
@@ -44,7 +44,7 @@ export function taskFanoutCase(opts: {
   return {
     id: 'task-fanout',
     title: 'Task fan-out: 10 parallel http tasks of 100 ms',
-    claim: 'Task Execution: Sequential -> 5-10 parallel, 5-10x throughput (seed 3.1/3.2 worker pool)',
+    claim: "Task Execution: Sequential -> 5-10 parallel, 5-10x throughput (the original's worker pool)",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const { observer: db, env, stub } = opts;

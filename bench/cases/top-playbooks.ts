@@ -1,7 +1,7 @@
 /**
  * Case 2, top playbooks: 100,000 executions over 200 playbooks and 5 tenants
  * (60 days of history, so the 30-day window keeps about half).
- *  a) the seed's BEFORE pipeline (match, sort by date, group, sort, limit) vs its
+ *  a) the original Go service's BEFORE pipeline (match, sort by date, group, sort, limit) vs its
  *     AFTER pipeline (group first), one aggregation per tenant;
  *  b) GET /analytics/top-playbooks served from the stored result (the product's
  *     functions/analytics.ts, fed by the scheduled functions/top-playbooks.ts) vs
@@ -14,11 +14,11 @@ import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import type { ExecutionRecord } from '../../lib/engine/model.js';
 import { lambdaContext } from '../../test/support/lambda-context.js';
 import {
-  seedAfterPipeline,
-  seedBeforePipeline,
+  originalAfterPipeline,
+  originalBeforePipeline,
   topPlaybooks,
   topPlaybooksMatch,
-} from '../baselines/seed-top-playbooks.js';
+} from '../baselines/original-top-playbooks.js';
 import { computeTopPlaybooksHandler } from '../baselines/top-playbooks-per-request.js';
 import { seededRandom } from '../lib/random.js';
 import { alternate, median, percentile, round, row, targets, timed } from '../lib/stats.js';
@@ -33,7 +33,7 @@ const WINDOW_DAYS = 30;
 const tenantCode = (t: number) => `tenant-${t}`;
 
 /** Inserts `total` executions with insertMany in chunks; returns how long it took. */
-async function seedExecutions(db: Db, total: number, now: number): Promise<number> {
+async function insertExecutions(db: Db, total: number, now: number): Promise<number> {
   const random = seededRandom(6);
   const col = db.collection<ExecutionRecord & { _id: string }>(COLLECTIONS.executions);
   // Each playbook has its own typical runtime, so the top 5 are well defined.
@@ -93,7 +93,7 @@ const METHOD = `
 **Data.** ${'`'}insertMany${'`'} in chunks of 5,000: 100,000 executions (5,000 with --quick) over 200 playbooks
 owned by 5 tenants, created over the last 60 days, 85 % completed, each playbook with its own typical runtime.
 **a) Pipelines.** Per round, each side aggregates the top 5 of every tenant (5 aggregations); both pipelines are
-the seed's own (bench/baselines/seed-top-playbooks.ts) and must return the same playbooks. mongo-java-server
+the original Go service's own (bench/baselines/original-top-playbooks.ts) and must return the same playbooks. mongo-java-server
 keeps the declared indexes but does not use non-unique ones, so both pipelines scan; on a real MongoDB the
 ${'`'}status_created_pid_runtime${'`'} index serves the ${'`'}$match${'`'} and the absolute times drop for both.
 **b) Serving.** GET /analytics/top-playbooks through the product's handler, which answers from the result the
@@ -105,28 +105,28 @@ export function topPlaybooksCase(db: Db): BenchCase {
   return {
     id: 'top-playbooks',
     title: 'Top playbooks: aggregation pipeline and analytics read',
-    claim: 'Database Queries: 5-10x faster (seed 1.2 query optimization); ours: analytics read >= 20x',
+    claim: "Database Queries: 5-10x faster (the original's query optimization); ours: analytics read >= 20x",
     method: METHOD,
     async run(ctx: BenchContext): Promise<CaseOutcome> {
       const total = ctx.quick ? 5_000 : 100_000;
       const now = Date.now();
-      const insertMs = await seedExecutions(db, total, now);
+      const insertMs = await insertExecutions(db, total, now);
       ctx.log(`top-playbooks: inserted ${total} executions in ${(insertMs / 1000).toFixed(1)} s`);
       const since = now - WINDOW_DAYS * DAY;
       const tenants = Array.from({ length: TENANTS }, (_, t) => tenantCode(t));
 
       // a) pipelines
       const before = await Promise.all(
-        tenants.map((t) => topPlaybooks(db, seedBeforePipeline(topPlaybooksMatch(t, since)))),
+        tenants.map((t) => topPlaybooks(db, originalBeforePipeline(topPlaybooksMatch(t, since)))),
       );
       const after = await Promise.all(
-        tenants.map((t) => topPlaybooks(db, seedAfterPipeline(topPlaybooksMatch(t, since)))),
+        tenants.map((t) => topPlaybooks(db, originalAfterPipeline(topPlaybooksMatch(t, since)))),
       );
       const same = before.every(
         (b, i) => JSON.stringify(b.map((x) => x.pid)) === JSON.stringify(after[i]?.map((x) => x.pid)),
       );
       if (!same) throw new Error('the BEFORE and AFTER pipelines disagree on the top playbooks');
-      const pipelineSide = (make: typeof seedBeforePipeline) => ({
+      const pipelineSide = (make: typeof originalBeforePipeline) => ({
         run: () =>
           timed(async () => {
             for (const t of tenants) await topPlaybooks(db, make(topPlaybooksMatch(t, since)));
@@ -138,8 +138,8 @@ export function topPlaybooksCase(db: Db): BenchCase {
         rounds,
         log: ctx.log,
         label: 'top-playbooks pipelines',
-        baseline: pipelineSide(seedBeforePipeline),
-        optimized: pipelineSide(seedAfterPipeline),
+        baseline: pipelineSide(originalBeforePipeline),
+        optimized: pipelineSide(originalAfterPipeline),
       });
       const bMs = median(pipe.baseline);
       const oMs = median(pipe.optimized);
@@ -151,8 +151,8 @@ export function topPlaybooksCase(db: Db): BenchCase {
           baseline: round(bMs, 1),
           optimized: round(oMs, 1),
           ratio: round(bMs / oMs),
-          target: targets.info('info (seed: 5-10x)'),
-          note: "seed's BEFORE (sort, group) vs AFTER (group first)",
+          target: targets.info('info (original: 5-10x)'),
+          note: "the original's BEFORE (sort, group) vs AFTER (group first)",
         }),
       ];
       const notes = [

@@ -38,11 +38,10 @@ concurrency 50 (${c}BENCH_E2E_CONCURRENCY=N${c} overrides it); CPU is that one p
 servers'. ${c}BENCH_E2E_SHAPES=containers${c} (or ${c}single-process${c}) runs one shape only.
 **Fairness.** ${c}TENANT_MAX_RUNNING_TASKS${c} stays at its default 50: the runs are spread over 25 tenants, each of the 50
 workers always starting runs of the same tenant, so a tenant has 2 runs in flight = at most 22 tasks, under its cap.
-${c}BENCH_E2E_TENANTS=N${c} changes the 25. Measured with --quick (100 runs) on 2026-11-27: with 10 tenants nothing was
-deferred; with 5 (10 runs = 100 calls of a tenant in flight, twice its cap) 14.4-16.0 runs/s, p50 2.5-2.9 s, p99 4.7-5.1 s,
-~700 tasks parked and promoted, against 11.4-12.9 runs/s, p50 1.7-2.4 s and p99 7.6-8.3 s before promotion, when each
-deferred task waited out a 2+ s queue delay (parked tasks now run oldest first, so runs finish together: a later median,
-a shorter tail). A single-tenant deployment for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.
+${c}BENCH_E2E_TENANTS=N${c} changes the 25: with 10 tenants nothing is deferred; with 5 (10 runs = 100 calls of a tenant
+in flight, twice its cap) hundreds of tasks are parked and promoted. Parked tasks run oldest first, so a tenant's runs
+finish together: a later median and a shorter tail than when each deferred task waited out a queue delay. A single-tenant
+deployment for this load would set ${c}TENANT_MAX_RUNNING_OVERRIDES${c} for it above 550.
 Extra deliveries of a task (promotions, fairness's delayed copies, redeliveries) are counted and reported.
 **Latency and throughput.** Runs/s = runs / (last completion - first start). Latency = the execution's ${c}completeddate${c} (the
 product's clock) minus the moment the start request was sent. Idle overlap: the stub's highest number of calls at once in each idle
@@ -66,18 +65,18 @@ export function throughputCeilingNote(nodeMs: number, serversMs: number, runsPer
     `~${(2000 / total).toFixed(0)} runs/s with nothing else running; ${runsPerS.toFixed(1)} runs/s is measured (the peer's ~33 ` +
     'runs/s was measured with the engine alone on its machine). 100 runs/s needs <= 20 ms of CPU per run for everything ' +
     "on the box, less than the SDK and driver work of one run's invocations. The CPU a run costs here moves with the " +
-    "shared host's speed (the same workload measured 22.7 + 17.1 ms per run and 41 runs/s in the 12:18 UTC full run of " +
-    '2026-11-27), its round trips per run do not. In AWS the database, the queue and each Lambda container have CPUs of ' +
+    "shared host's speed; its round trips per run do not. In AWS the database, the queue and each Lambda container have CPUs of " +
     "their own, so the per-run figures, not this box's total, are what carries."
   );
 }
 
 /**
- * What the profile showed and what changed (issue 9), measured on 2026-11-27 on the shared 2-core machine: first
- * while other suites ran (load average 3-11), then on the quiet machine (quick size, 100 runs, same session).
+ * What profiling the end-to-end case showed and what changed because of it, with the numbers measured when the
+ * changes were made on the shared 2-core machine (first while other suites ran, then on the quiet machine, quick size).
+ * Printed with every run's notes as a record; this run's own numbers are the rows and the notes above them.
  */
 export const E2E_PROFILE_NOTES: string[] = [
-  "**Profile (issue 9, `npm run profile`).** Of the Node process's on-CPU time, our own code (lib/engine, lib/adapters, " +
+  "**Profile (`npm run profile`, when the changes below were made).** Of the Node process's on-CPU time, our own code (lib/engine, lib/adapters, " +
     'lib/domain) is about 3 %; the rest is the work of round trips: node built-ins (sockets, http, streams) ~28 %, ' +
     'the MongoDB driver + bson ~17 %, the AWS SDK (SQS, DynamoDB: middleware, signing, parsing) ~11 %, garbage ' +
     'collection ~9 %, and ~8 % async_hooks destroy tracking installed by cls-hooked, which the X-Ray SDK under ' +
@@ -96,11 +95,11 @@ export const E2E_PROFILE_NOTES: string[] = [
     "fewer per run here; crash recovery through the parents' redelivery, tests in test/integration/inline-tasks.test.ts). " +
     '**In the test stack:** the emulator JVMs now run with full tiered compilation (they ran C1-only for start-up speed), ' +
     "which roughly halved the emulators' CPU per run; MongoDB itself is C++ and was never the C1 emulator.",
-  '**Before -> after (quick size, quiet machine, same session).** Runs/s 16.6 -> 21.3-23.6; Node CPU per run 65 -> ' +
+  '**Before -> after, when the changes were made (quick size, quiet machine, one session).** Runs/s 16.6 -> 21.3-23.6; Node CPU per run 65 -> ' +
     '52-60 ms; local servers 33.6 -> 17.7-20.1 ms per run; p50 under load 2,298 -> 1,774-1,949 ms; idle run 265 -> ' +
     "253-258 ms (median of 10). Earlier, on the loaded machine, (1)-(4) alone measured inside that machine's noise " +
     '(runs/s 8.7 -> 8.3, idle 444 -> 445 ms) while MongoDB finds per run fell 7.94 -> 7.17.',
-  "**Where an idle run's time goes (quiet machine, 12 runs timed from the stored timestamps).** Start request ~12 ms; " +
+  "**Where an idle run's time went (then: quiet machine, 12 runs timed from the stored timestamps).** Start request ~12 ms; " +
     'the 10 calls are claimed at 11-43 ms and finish at 120-205 ms: 100 ms of stub plus 20-60 ms of waiting for the CPU ' +
     "(10 invocations of ~5 ms of CPU each, plus the emulators' share, at the same moment on 2 cores); the last call's " +
     "result write, fan-in and close, then the inline join's claim, run, write, close and the run's completion take " +

@@ -46,7 +46,7 @@ export interface CaseOutcome {
 export interface BenchCase {
   id: string;
   title: string;
-  /** Which line of the seed's table (or which issue target) it answers. */
+  /** Which line of the original Go service's table (or which target of ours) it answers. */
   claim: string;
   /** Markdown: what is measured and how, what the baseline is, caveats. */
   method: string;

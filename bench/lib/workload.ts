@@ -1,6 +1,6 @@
 /**
  * Workload pieces shared by the engine cases (fan-out, run starts, memory, and the
- * e2e-throughput case of issue 9): playbook shapes, real-shaped API Gateway v2
+ * e2e-throughput case): playbook shapes, real-shaped API Gateway v2
  * events with the authorizer's context, a bounded-concurrency driver, and a
  * completion tracker that watches executions in the run's database.
  */

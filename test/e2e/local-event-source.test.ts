@@ -106,7 +106,7 @@ describe('npm start feeds its functions as AWS does', () => {
       expect(lastStart, `run ${i}: the 10th call started after the first answer`).toBeLessThan(firstAnswer);
       expect(await stub(`/concurrency/${encodeURIComponent(group)}`)).toMatchObject({ calls: 10, peak: 10 });
     }
-    // The issue's measurement: 10 x 100 ms + join. Times and peaks are printed, not asserted.
+    // The fan-out's timing: 10 x 100 ms + join. Times and peaks are printed, not asserted.
     await fanOut('fan-out-10', 100);
     const times: number[] = [];
     const peaks: number[] = [];
@@ -150,7 +150,7 @@ describe('npm start feeds its functions as AWS does', () => {
     const longView = await run('loop-9-long', { group: longGroup, items: Array.from({ length: 9 }, (_, k) => k) });
     expect(longView.execution_status).toBe('completed');
     expect(await stub(`/concurrency/${encodeURIComponent(longGroup)}`)).toMatchObject({ calls: 9, peak: 3 });
-    // The issue's measurement: 30 x 100 ms; never more than 3 in flight, times printed.
+    // The loop's timing: 30 x 100 ms; never more than 3 in flight, times printed.
     await loop('loop-30', 100);
     const times: number[] = [];
     for (let i = 0; i < 3; i++) {

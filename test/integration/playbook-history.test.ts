@@ -197,7 +197,7 @@ describe('POST /playbooks/{name}/versions/{version}/restore', () => {
   it('a version that no longer passes validation is a 422 naming the problem', async () => {
     await h.createPlaybook(marked('hist-stale', 'ok'));
     await put('hist-stale', marked('hist-stale', 'ok2'));
-    // Version 1 as an older service could have stored it: a field today's schema refuses.
+    // Version 1 as an older service could have stored it: a field the current schema refuses.
     await getDb()
       .collection(COLLECTIONS.playbookVersions)
       .updateOne({ name: 'hist-stale', version: 1 }, { $set: { 'tasks.0.retries': 3 } });

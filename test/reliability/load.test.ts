@@ -1,5 +1,5 @@
 /**
- * Load: LOAD_RUNS runs (default 2,000, as the issue asks; docs/reliability.md has the timings)
+ * Load: LOAD_RUNS runs (default 2,000; docs/reliability.md says what is checked)
  * of a 5-task playbook whose three integrations fail at random ~5% of
  * the time (retried up to 3 attempts), started through the API by 4 tenants while the
  * Lambda-like poller consumes at concurrency 10. Afterwards: 0 lost (every accepted run

@@ -1,6 +1,6 @@
 /**
- * events/: real-shaped AWS events per function and scenario, used by
- * `serverless invoke local -f <fn> --path events/<file> --stage local`. Each file matches the
+ * events/: real-shaped AWS events per function and scenario, for invoking one function
+ * (through `npm start`'s lambda port, docs/local.md). Each file matches the
  * AWS shape of its function's trigger (zod schemas below), agrees with serverless.yml and ROUTES,
  * and is what its name says: `<fn>.json` / `<fn>.<scenario>.json` is accepted by the handler's own
  * input schemas, `<fn>.<scenario>.invalid.json` is refused by them (a 400 from the handler).

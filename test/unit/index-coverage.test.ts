@@ -235,9 +235,9 @@ describe('index coverage', () => {
     expect(findings).toEqual([]);
   });
 
-  it('every declared index is used by a query, or is one of the seed indexes kept for dashboards', () => {
+  it("every declared index is used by a query, or is one of the original Go service's indexes kept for dashboards", () => {
     const used = new Set(declaredQueries().map((s) => s.index));
-    // Seed 1.1 indexes with no query in this service yet (kept: the original service's dashboards use them).
+    // The original service's indexes with no query in this service yet (kept: its dashboards use them).
     const keptForOthers = new Set(['uid_created', 'tenant_alert_status']);
     // TTL indexes serve MongoDB's expiry, not a query.
     const unused = INDEXES.filter((i) => !used.has(i.name) && !keptForOthers.has(i.name) && !i.expireAfterSeconds).map(

@@ -1,4 +1,4 @@
-/** The contract's sample playbook (docs: shared/contract/http-api.md, "Playbooks"), comments removed. */
+/** The public HTTP contract's sample playbook (its "Playbooks" section), comments removed. */
 export function samplePlaybook(): Record<string, unknown> {
   return {
     name: 'enrich-and-block',

@@ -1,19 +1,19 @@
 /**
- * The seed's two top-playbooks pipelines (services/averagePlaybookRunTime.go, its
- * section 1.2), copied here so the bench compares exactly what the seed describes:
+ * The original Go service's two top-playbooks pipelines (its averagePlaybookRunTime
+ * query), copied here so the bench compares exactly what that service described:
  * BEFORE sorts every matching execution by date before grouping; AFTER groups first.
  * Also the "compute it per request" baseline of the analytics read.
  */
 import type { Db, Document } from 'mongodb';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 
-/** The seed's matchQuery: a tenant's completed runs in the window. */
+/** The original service's match query: a tenant's completed runs in the window. */
 export function topPlaybooksMatch(tenant_code: string, since: number): Document {
   return { tenant_code, execution_status: 'completed', createddate: { $gte: since } };
 }
 
-/** The seed's BEFORE pipeline: match, sort by createddate, group, sort, limit. */
-export function seedBeforePipeline(match: Document): Document[] {
+/** The original service's BEFORE pipeline: match, sort by createddate, group, sort, limit. */
+export function originalBeforePipeline(match: Document): Document[] {
   return [
     { $match: match },
     { $sort: { createddate: -1 } },
@@ -23,8 +23,8 @@ export function seedBeforePipeline(match: Document): Document[] {
   ];
 }
 
-/** The seed's AFTER pipeline: match, group first (with a count), sort, limit, project. */
-export function seedAfterPipeline(match: Document): Document[] {
+/** The original service's AFTER pipeline: match, group first (with a count), sort, limit, project. */
+export function originalAfterPipeline(match: Document): Document[] {
   return [
     { $match: match },
     {
