@@ -8,7 +8,14 @@ import { type FieldIssue, ValidationError } from '../errors.js';
 import { compileExpression, ExpressionError } from './expressions.js';
 import { formatPath } from './field-path.js';
 import { isPlainObject } from './json-value.js';
-import { MAX_TASKS, type PlaybookInput, playbookSchema, TASK_TYPES, type TaskDefinition } from './playbook-schema.js';
+import {
+  type ApprovalConfig,
+  MAX_TASKS,
+  type PlaybookInput,
+  playbookSchema,
+  TASK_TYPES,
+  type TaskDefinition,
+} from './playbook-schema.js';
 import { collectTemplateErrors, describeSyntaxError } from './templates.js';
 
 /** At most this many issues are returned, so a hostile body cannot produce a huge error. */
@@ -119,7 +126,30 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
     if (message !== undefined) issues.push({ path: `${path}.config.expression`, message });
   } else if (task.type === 'http' || task.type === 'playbook') {
     issues.push(...collectTemplateErrors(task.config, `${path}.config`));
+  } else if (task.type === 'delay' && task.config.until !== undefined) {
+    issues.push(...collectTemplateErrors(task.config.until, `${path}.config.until`));
+  } else if (task.type === 'approval') {
+    issues.push(...approvalIssues(task.config, `${path}.config`));
   }
+  return issues;
+}
+
+/** An approval's choices are distinct and not blank; `on_timeout` is one of them or "fail"; templates compile. */
+function approvalIssues(config: ApprovalConfig, path: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Map<string, number>();
+  config.choices.forEach((choice, j) => {
+    const first = seen.get(choice);
+    if (choice.trim().length === 0) issues.push({ path: `${path}.choices[${j}]`, message: 'must not be blank' });
+    else if (first !== undefined)
+      issues.push({ path: `${path}.choices[${j}]`, message: `duplicate choice "${choice}" (first at choices[${first}])` });
+    else seen.set(choice, j);
+  });
+  if (config.on_timeout !== 'fail' && !seen.has(config.on_timeout)) {
+    issues.push({ path: `${path}.on_timeout`, message: 'must be one of the choices, or "fail"' });
+  }
+  issues.push(...collectTemplateErrors(config.prompt, `${path}.prompt`));
+  if (config.notify !== undefined) issues.push(...collectTemplateErrors(config.notify, `${path}.notify`));
   return issues;
 }
 
