@@ -100,11 +100,13 @@ export const answerBodySchema = z.strictObject({
 export function parseAnswer(body: unknown, choices: readonly string[]): { choice: string; comment: string | null } {
   const parsed = answerBodySchema.safeParse(body);
   if (!parsed.success) {
-    const details = parsed.error.issues.slice(0, 10).flatMap((i) =>
-      i.code === 'unrecognized_keys'
-        ? i.keys.map((k) => ({ path: k, message: `unknown field "${k}"` }))
-        : [{ path: i.path.length > 0 ? i.path.join('.') : '(body)', message: i.message }],
-    );
+    const details = parsed.error.issues
+      .slice(0, 10)
+      .flatMap((i) =>
+        i.code === 'unrecognized_keys'
+          ? i.keys.map((k) => ({ path: k, message: `unknown field "${k}"` }))
+          : [{ path: i.path.length > 0 ? i.path.join('.') : '(body)', message: i.message }],
+      );
     throw new ValidationError('invalid answer', details);
   }
   const { choice, comment } = parsed.data;

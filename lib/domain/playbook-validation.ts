@@ -142,7 +142,10 @@ function approvalIssues(config: ApprovalConfig, path: string): FieldIssue[] {
     const first = seen.get(choice);
     if (choice.trim().length === 0) issues.push({ path: `${path}.choices[${j}]`, message: 'must not be blank' });
     else if (first !== undefined)
-      issues.push({ path: `${path}.choices[${j}]`, message: `duplicate choice "${choice}" (first at choices[${first}])` });
+      issues.push({
+        path: `${path}.choices[${j}]`,
+        message: `duplicate choice "${choice}" (first at choices[${first}])`,
+      });
     else seen.set(choice, j);
   });
   if (config.on_timeout !== 'fail' && !seen.has(config.on_timeout)) {

@@ -115,14 +115,20 @@ async function runTaskUnredacted(
       case 'delay':
         // The wait happened on the queue (DelaySeconds), or in status `waiting` on a durable timer.
         if (!needsTimer(def.config))
-          return { status: 'succeeded', output: { delayed_seconds: def.config.seconds }, error: null, retryable: false };
+          return {
+            status: 'succeeded',
+            output: { delayed_seconds: def.config.seconds },
+            error: null,
+            retryable: false,
+          };
         if (task.wait?.kind === 'delay')
           return { status: 'succeeded', output: { waited_until: task.wait.until }, error: null, retryable: false };
         return failure('UNSUPPORTED', 'a delay over 900 s, or until a time, waits on a timer the engine starts', false);
       case 'approval': {
         // Answered (by an analyst, a callback or its timeout) while it waited: the answer is the result.
         const answer = task.approval?.answer;
-        if (!answer) return failure('UNSUPPORTED', 'an approval task waits for its answer, started by the engine', false);
+        if (!answer)
+          return failure('UNSUPPORTED', 'an approval task waits for its answer, started by the engine', false);
         const outcome = approvalOutcome(answer);
         return outcome.status === 'succeeded'
           ? { status: 'succeeded', output: outcome.output, error: null, retryable: false }

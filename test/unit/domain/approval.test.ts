@@ -73,11 +73,7 @@ describe('approval tasks at save time', () => {
     ['a fractional timeout', { prompt: 'p', timeout_seconds: 90.5 }, 'tasks[0].config.timeout_seconds'],
     ['on_timeout not a choice', { prompt: 'p', on_timeout: 'maybe' }, 'tasks[0].config.on_timeout'],
     ['an unknown config field', { prompt: 'p', choice: ['a'] }, 'tasks[0].config.choice'],
-    [
-      'a notify without a url',
-      { prompt: 'p', notify: { method: 'POST' } },
-      'tasks[0].config.notify.url',
-    ],
+    ['a notify without a url', { prompt: 'p', notify: { method: 'POST' } }, 'tasks[0].config.notify.url'],
     [
       'a notify with an unknown field',
       { prompt: 'p', notify: { method: 'POST', url: 'https://x.example', header: {} } },
