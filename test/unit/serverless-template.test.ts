@@ -72,6 +72,10 @@ const PERMISSIONS: Record<string, string[]> = {
     'dynamodb:DeleteItem IdempotencyTable',
   ],
   runSchedules: ['sqs:SendMessage TaskQueue'],
+  // An answered approval's task message; a due timer's (delayed) message.
+  approvals: ['sqs:SendMessage TaskQueue'],
+  callbacks: ['sqs:SendMessage TaskQueue'],
+  fireTimers: ['sqs:SendMessage TaskQueue'],
   reapRuns: ['sqs:SendMessage TaskQueue'],
   executeTask: [
     'sqs:ReceiveMessage TaskQueue',
@@ -397,14 +401,19 @@ describe('serverless package --stage prod', () => {
     }
   });
 
-  it('runSchedules fires every minute; the webhook route has no authorizer', () => {
+  it('runSchedules and fireTimers fire every minute; the webhook and callback routes have no authorizer', () => {
     const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
-    const rule = rules.find((r) => JSON.stringify(r.Targets).includes('RunSchedulesLambdaFunction'));
-    expect(rule?.ScheduleExpression).toBe('rate(1 minute)');
-    const hooks = resources('AWS::ApiGatewayV2::Route').find(
-      ([, r]) => r.Properties.RouteKey === 'POST /hooks/{hook_id}',
-    );
-    expect(hooks?.[1].Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    for (const fn of ['RunSchedules', 'FireTimers']) {
+      const rule = rules.find((r) => JSON.stringify(r.Targets).includes(`${fn}LambdaFunction`));
+      expect(rule?.ScheduleExpression, fn).toBe('rate(1 minute)');
+    }
+    // A sweep ends before the next one starts (overlaps are safe, but not the plan).
+    expect(lambdaOf('fireTimers').Properties.Timeout).toBeLessThan(60);
+    for (const key of ['POST /hooks/{hook_id}', 'GET /callbacks/{token}', 'POST /callbacks/{token}']) {
+      const route = resources('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key);
+      expect(route, key).toBeDefined();
+      expect(route?.[1].Properties.AuthorizationType ?? 'NONE', key).toBe('NONE');
+    }
   });
 
   it('the consumer cannot touch the table; analytics and the audit log cannot send to the queue', () => {
