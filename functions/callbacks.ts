@@ -23,7 +23,7 @@ export const handler = httpHandler(async (event) => {
       case 'GET /callbacks/{token}':
         return pageResponse(200, questionPage(await callbackQuestion(approvalDeps(), token)));
       case 'POST /callbacks/{token}': {
-        const answered = await answerCallback(approvalDeps(), token, callbackBody(event));
+        const answered = await answerCallback(approvalDeps(), token, () => callbackBody(event));
         return page ? pageResponse(200, recordedPage(answered)) : jsonResponse(200, answered, { ...CALLBACK_HEADERS });
       }
       default:

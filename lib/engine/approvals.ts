@@ -135,12 +135,17 @@ export async function callbackQuestion(deps: ApprovalDeps, token: string): Promi
 
 /**
  * POST /callbacks/{token}: the same answer as respondToApproval, by `callback`, the token spent.
- * 404 for a token that is not valid now (unknown, spent, expired, cancelled); 400 for a bad answer.
+ * 404 for a token that is not valid now (unknown, spent, expired, cancelled), checked before the
+ * body is read (`readBody`); then 400 for a bad answer.
  */
-export async function answerCallback(deps: ApprovalDeps, token: string, body: unknown): Promise<AnsweredApproval> {
+export async function answerCallback(
+  deps: ApprovalDeps,
+  token: string,
+  readBody: () => unknown,
+): Promise<AnsweredApproval> {
   const now = deps.clock();
   const task = await openByToken(deps, token, now);
-  const { choice, comment } = parseAnswer(body, task.approval?.choices ?? []);
+  const { choice, comment } = parseAnswer(readBody(), task.approval?.choices ?? []);
   const answer: ApprovalAnswer = { choice, by: CALLBACK_ACTOR, comment, at: now };
   const key = { tenant_code: task.tenant_code, peid: task.peid, task_id: task.task_id };
   const after = await deps.waits.recordAnswer(
