@@ -304,6 +304,20 @@ describe('serverless package --stage prod', () => {
     expect((alarm.AlarmActions as unknown[]).length).toBeGreaterThan(0);
   });
 
+  it('abandoned durable timers raise an alarm on the EMF metric fireTimers writes (its namespace and service)', () => {
+    const alarm = resources('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .find((p) => p.MetricName === 'TimersAbandoned');
+    const vars = (lambdaOf('fireTimers').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(alarm).toMatchObject({
+      Namespace: vars.POWERTOOLS_METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: vars.POWERTOOLS_SERVICE_NAME }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(((alarm?.AlarmActions ?? []) as unknown[]).length).toBeGreaterThan(0);
+  });
+
   it('the idempotency table: key id (S), on demand, TTL on `expiration`', () => {
     const table = resource('IdempotencyTable').Properties;
     expect(table.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
@@ -438,6 +452,7 @@ describe('serverless package --stage prod', () => {
       }
       if ('TASK_QUEUE_URL' in vars) expect(vars.TASK_QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
       if ('IDEMPOTENCY_TABLE' in vars) expect(vars.IDEMPOTENCY_TABLE).toEqual({ Ref: 'IdempotencyTable' });
+      if ('PUBLIC_BASE_URL' in vars) expect(vars.PUBLIC_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
       expect(vars.STAGE, fn).toBe('prod');
       expect(vars.POWERTOOLS_METRICS_NAMESPACE, fn).toBe('PlaybookService');
     }
@@ -466,6 +481,7 @@ describe('serverless package --stage prod', () => {
         AUTH_AUDIENCE: 'playbook-service',
         TASK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/playbook-service-prod-tasks',
         IDEMPOTENCY_TABLE: 'playbook-service-prod-idempotency',
+        PUBLIC_BASE_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com',
       };
       const sample = samples[key];
       if (sample === undefined) throw new Error(`no sample for ${key} = ${JSON.stringify(value)}`);
