@@ -5,6 +5,7 @@
  * the approval task `approve`, and `block`, which runs only when the answer is `approve`.
  */
 import { randomUUID } from 'node:crypto';
+import type { Db } from 'mongodb';
 import { createRunStore } from '../../lib/adapters/mongo/run-store.js';
 import { getDb } from '../../lib/clients/mongo.js';
 import type { ApprovalState } from '../../lib/domain/approval.js';
@@ -14,6 +15,8 @@ import type { StoredPlaybook, TaskRecord } from '../../lib/engine/model.js';
 import { planRun } from '../../lib/engine/start-run.js';
 
 export interface ApprovalRunOptions {
+  /** The database to write to (default: the service's own, lib/clients/mongo.ts). */
+  db?: Db;
   tenant_code?: string;
   playbook_name?: string;
   choices?: string[];
@@ -122,7 +125,7 @@ export async function approvalRun(o: ApprovalRunOptions = {}): Promise<ApprovalR
       approval,
     };
   });
-  await createRunStore(getDb()).insertRun(plan.exec, tasks);
+  await createRunStore(o.db ?? getDb()).insertRun(plan.exec, tasks);
   return { peid, tenant_code, task_id: 'approve', token, until, claimToken };
 }
 
