@@ -5,15 +5,18 @@
  * consumer to completion. The approval task is put in `waiting` directly in npm start's MongoDB
  * (test/support/waits.ts). Screenshots land in test-output/e2e/ (ignored by git).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTimerStore } from '../../lib/adapters/mongo/timer-store.js';
+import { armAt, timerId } from '../../lib/domain/timers.js';
+import { timerMessage } from '../../lib/engine/timers.js';
 import { stackEndpoints } from '../../scripts/lib/stack/index.mjs';
 import { mintToken } from '../../scripts/lib/token.js';
 import { type ApprovalRun, approvalRun } from '../support/waits.js';
-import { API, BOOT_TIMEOUT_MS, call, NpmStart, ROOT, SECRET, sleep } from './support/npm-start.js';
+import { API, BOOT_TIMEOUT_MS, call, LAMBDA, NpmStart, ROOT, SECRET, sleep } from './support/npm-start.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = path.join(ROOT, 'test-output', 'e2e');
@@ -111,5 +114,42 @@ describe('the approval page in a browser (npm start, headless chromium)', () => 
       by: 'callback',
       comment: 'Known scanner <b>not</b> a customer',
     });
+  });
+
+  it('fireTimers runs under npm start: invoked through the lambda port, it sends a due timer once', async () => {
+    const timers = createTimerStore(mongo.db(process.env.MONGO_DB ?? 'playbook_service'));
+    const spec = {
+      tenant_code: tenant,
+      peid: `e2e-timer-${Date.now()}`,
+      task_id: 'wait',
+      attempt: 1,
+      kind: 'delay' as const,
+    };
+    const id = timerId(spec);
+    const due = Date.now() - 1_000;
+    await timers.put(
+      {
+        id,
+        tenant_code: tenant,
+        peid: spec.peid,
+        kind: 'delay',
+        due_at: due,
+        message: timerMessage(spec),
+        sweep_at: armAt(due),
+      },
+      Date.now(),
+    );
+    const invoke = () =>
+      fetch(`${LAMBDA}/2015-03-31/functions/playbook-service-local-fireTimers/invocations`, {
+        method: 'POST',
+        body: readFileSync(path.join(ROOT, 'events', 'fireTimers.json'), 'utf8'),
+      });
+    const first = await invoke();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ due: expect.any(Number), sent: expect.any(Number), truncated: false });
+    // Sent once, by this invocation or by the schedule's own (every minute under npm start).
+    expect(await timers.get(id)).toMatchObject({ state: 'armed', sends: 1 });
+    expect((await invoke()).status).toBe(200);
+    expect(await timers.get(id)).toMatchObject({ state: 'armed', sends: 1 });
   });
 });

@@ -204,6 +204,29 @@ describe('durable timers', () => {
     expect(await completeTimer(timerStore(), timerMessage(spec(x, 0)), t0)).toBe(false);
   });
 
+  it('a done timer armed again (its task waits again at that attempt after a redrive) starts over; an armed one is kept', async () => {
+    const t0 = Date.now();
+    const peid = `t-${t0}-again`;
+    await armTimer(deps(t0), spec(peid, t0 + 10 * MIN));
+    expect(sentFor(peid)).toHaveLength(1);
+    // Armed: arming it again (a retried wait start) keeps it as it is.
+    await armTimer(deps(t0), spec(peid, t0 + 12 * MIN));
+    expect(await timerStore().get(timerId(spec(peid, 0)))).toMatchObject({
+      state: 'armed',
+      due_at: t0 + 10 * MIN,
+      sends: 1,
+    });
+    expect(await cancelRunTimers(timerStore(), { tenant_code: 'tenant-a', peid }, t0)).toBe(1);
+    // The run is redriven: the task waits again at attempt 1, with a new deadline.
+    await armTimer(deps(t0 + 60 * MIN), spec(peid, t0 + 70 * MIN));
+    expect(await timerStore().get(timerId(spec(peid, 0)))).toMatchObject({
+      state: 'armed',
+      due_at: t0 + 70 * MIN,
+      sends: 1,
+    });
+    expect(sentFor(peid).map((m) => m.delaySeconds)).toEqual([600, 600]);
+  });
+
   it('many due timers over several pages and tenants: each sent exactly once', async () => {
     const t0 = Date.now();
     const peid = (i: number) => `t-${t0}-many-${i}`;

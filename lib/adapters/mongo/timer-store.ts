@@ -31,6 +31,7 @@ export const TIMER_QUERIES = defineQueries('timers', {
 });
 
 const OPEN = ['pending', 'armed'] as const;
+const DONE = ['fired', 'cancelled', 'abandoned'] as const;
 
 function fromDoc({ _id, claim_token: _t, done_date: _d, ...rest }: TimerDoc): TimerRecord {
   return { id: _id, ...rest };
@@ -56,13 +57,24 @@ export function createTimerStore(db: Db): TimerStore {
   return {
     async put(t, now) {
       try {
-        // index: _id (an upsert: a timer past pending exists with this _id, so the insert fails and it is kept)
+        // index: _id. An upsert: a pending timer takes the new due time; a done one (its task waits
+        // again at the same attempt after a redrive) starts over; an armed one exists with this _id,
+        // so the insert fails and it is kept as it is.
         await timedDbCall(() =>
           col.updateOne(
-            indexed(TIMER_QUERIES.asSeen, { _id: t.id, state: 'pending' }),
+            indexed(TIMER_QUERIES.asSeen, { _id: t.id, state: { $in: ['pending', ...DONE] } }),
             {
-              $set: { due_at: t.due_at, sweep_at: t.sweep_at, message: t.message, kind: t.kind },
-              $setOnInsert: { tenant_code: t.tenant_code, peid: t.peid, sends: 0, armed_at: null, created_at: now },
+              $set: {
+                state: 'pending',
+                due_at: t.due_at,
+                sweep_at: t.sweep_at,
+                message: t.message,
+                kind: t.kind,
+                sends: 0,
+                armed_at: null,
+              },
+              $unset: { done_date: '' },
+              $setOnInsert: { tenant_code: t.tenant_code, peid: t.peid, created_at: now },
             },
             { upsert: true },
           ),

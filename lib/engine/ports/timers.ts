@@ -50,8 +50,9 @@ export interface TimerCursor {
 
 export interface TimerStore {
   /**
-   * Records a pending timer, or updates the due time and message of one still pending; a timer
-   * already armed or done is left as it is. Repeating it changes nothing.
+   * Records a pending timer, or updates the due time and message of one still pending; a done one
+   * starts over (its task waits again at that attempt: a redrive); an armed one is left as it is.
+   * Repeating it changes nothing.
    */
   put(timer: TimerInput, now: number): Promise<void>;
   get(id: string): Promise<TimerRecord | null>;
