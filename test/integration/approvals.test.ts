@@ -232,6 +232,23 @@ describe('an answer by callback token (no JWT)', () => {
   });
 });
 
+describe('a redriven approval asks again', () => {
+  it('an answer given before the run was cancelled is not reused: the redriven task waits for a new one', async () => {
+    const run = await approvalRun();
+    expect((await respond(run.peid, { choice: 'approve' })).status).toBe(200);
+    expect((await api('POST', `/executions/${run.peid}/cancel`, { token: h.tokenA })).status).toBe(202);
+    expect((await stored(run.peid)).status).toBe('cancelled');
+    const redriven = await api('POST', `/executions/${run.peid}/redrive`, { token: h.tokenA });
+    expect(redriven.status, JSON.stringify(redriven.body)).toBe(202);
+    const reset = await stored(run.peid);
+    expect(reset.status).toBe('queued');
+    expect(reset.attempts).toBe(0);
+    // No answer, no question, no wait of the earlier attempt is left on it.
+    expect(reset.approval).toBeUndefined();
+    expect(reset.wait).toBeUndefined();
+  });
+});
+
 describe('GET /approvals', () => {
   it("lists the tenant's open questions oldest first, pages with `after`, never another tenant's or a token", async () => {
     const base = Date.now() - 3_600_000;

@@ -471,7 +471,8 @@ export function createRunStore(db: Db): RunStore {
                   ? { item_successor: r.item_successor }
                   : {}),
               },
-              ...(r.item_successor === null ? { $unset: { item_successor: '' } } : {}),
+              // An approval asks again (new question, token and deadline), a delay waits again.
+              $unset: { wait: '', approval: '', ...(r.item_successor === null ? { item_successor: '' } : {}) },
             },
           },
         })),
