@@ -4,9 +4,11 @@
  * Alerts and task outputs are stored as JSON text: they are never queried, and
  * text keeps arbitrary third-party keys (`$x`, `a.b`) from meeting the database.
  */
+import type { ApprovalState, TaskWait } from '../domain/approval.js';
 import type { AuditEntry } from '../domain/audit.js';
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
+import type { TimerKind } from '../domain/timers.js';
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
 
 export interface TaskError {
@@ -117,6 +119,12 @@ export interface TaskRecord {
   mock?: TaskMock;
   /** Set with the result of a task that finished with its mock. */
   mocked?: true;
+  /** On a task that waits (status `waiting`), or waited: for what, since and until when. */
+  wait?: TaskWait;
+  /** On an `approval` task once it waits: its question, its token's hash and, once given, its answer. */
+  approval?: ApprovalState;
+  /** Audit entries written with a change of this task (an approval's answer), not yet in the log. */
+  audit_pending?: AuditEntry[];
 }
 
 /** The reference an SQS message carries: never outputs or alerts. */
@@ -128,6 +136,8 @@ export interface TaskMessage {
   attempt: number;
   /** A copy sent again by per-tenant fairness (lib/engine/fairness.ts); the engine ignores it. */
   deferred?: true;
+  /** Sent by a durable timer (lib/engine/timers.ts): what its arrival means (docs/durable-waits.md). */
+  timer?: TimerKind;
 }
 
 /** The key of one task of one run. */

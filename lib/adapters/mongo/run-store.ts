@@ -433,8 +433,9 @@ export function createRunStore(db: Db): RunStore {
             indexed(RUN_QUERIES.openTasksOfRun, {
               peid: peids.length === 1 ? peids[0] : { $in: peids },
               tenant_code,
-              // Tasks waiting for their items or child run hold no claim: they will not finish on their own now.
-              $or: [{ status: { $in: ['pending', 'queued'] } }, { status: 'running', claim: null }],
+              // Tasks waiting for their items or child run hold no claim: they will not finish on their own now;
+              // nor will a task `waiting` for an answer or its time (its answer's transition needs `waiting`).
+              $or: [{ status: { $in: ['pending', 'queued', 'waiting'] } }, { status: 'running', claim: null }],
             }),
             { $set: { status: 'cancelled', finished_at: now, updateddate: now } },
           ),
@@ -470,7 +471,8 @@ export function createRunStore(db: Db): RunStore {
                   ? { item_successor: r.item_successor }
                   : {}),
               },
-              ...(r.item_successor === null ? { $unset: { item_successor: '' } } : {}),
+              // An approval asks again (new question, token and deadline), a delay waits again.
+              $unset: { wait: '', approval: '', ...(r.item_successor === null ? { item_successor: '' } : {}) },
             },
           },
         })),
