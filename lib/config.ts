@@ -245,6 +245,22 @@ const schemas = {
     /** Due schedules handled at once. */
     SCHEDULES_CONCURRENCY: intVar(10, 1, 100),
   }),
+  /** Durable timers: approval timeouts and long delays (docs/durable-waits.md). */
+  timers: z.object({
+    /** Timers fireTimers reads (and sends) per page. */
+    TIMER_PAGE_SIZE: intVar(100, 1, 1_000),
+    /** How long after its due time an armed timer's message may take to act before it is sent again. */
+    TIMER_REARM_GRACE_MS: intVar(5 * 60_000, 10_000, 3_600_000),
+    /** The longest wait between two sends of one timer (the grace doubles per send up to this). */
+    TIMER_MAX_BACKOFF_MS: intVar(3_600_000, 60_000, 24 * 3_600_000),
+    /** Sends of one timer at most; then it is abandoned (an error log and the TimersAbandoned metric). */
+    TIMER_MAX_SENDS: intVar(6, 1, 100),
+  }),
+  /** Approval tasks (docs/approvals.md). */
+  approvals: z.object({
+    /** The service's public URL, so a notify's `approval.callback_url` is absolute; a path otherwise. */
+    PUBLIC_BASE_URL: optionalUrl,
+  }),
 } as const;
 
 type Sections = typeof schemas;

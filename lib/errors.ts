@@ -76,6 +76,13 @@ export class UnauthorizedError extends AppError {
   }
 }
 
+/** An authenticated caller who may not do this (403): e.g. not among an approval's approvers. */
+export class ForbiddenError extends AppError {
+  constructor(message: string) {
+    super('FORBIDDEN', message);
+  }
+}
+
 /** A dependency (queue, database) is unavailable; safe to retry (503). */
 export class ServiceUnavailableError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -8,13 +8,22 @@ import { findJsonProblems, type JsonValue } from './json-value.js';
 
 export const MAX_TASKS = 200;
 export const MAX_TIMEOUT_MS = 900_000;
-export const MAX_DELAY_SECONDS = 900;
+/** A `delay` waits at most 30 days (longer than SQS's 900 s: durable timers, docs/durable-waits.md). */
+export const MAX_DELAY_SECONDS = 2_592_000;
 export const MAX_RUN_IF_LENGTH = 4096;
 export const MAX_TRANSFORM_LENGTH = 16_384;
+/** An approval's question and its answers (the contract: 1-10 choices, a timeout of 60 s to 30 days). */
+export const MAX_PROMPT_LENGTH = 4_000;
+export const MAX_CHOICES = 10;
+export const MAX_CHOICE_LENGTH = 64;
+export const MAX_APPROVERS = 100;
+export const DEFAULT_CHOICES = ['approve', 'reject'] as const;
+export const MIN_APPROVAL_TIMEOUT_SECONDS = 60;
+export const MAX_APPROVAL_TIMEOUT_SECONDS = 2_592_000;
 /** Items one `for_each` task may fan out to. */
 export const MAX_FOR_EACH_ITEMS = 1000;
 
-export const TASK_TYPES = ['http', 'transform', 'noop', 'delay', 'playbook'] as const;
+export const TASK_TYPES = ['http', 'transform', 'noop', 'delay', 'playbook', 'approval'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 
 /** Ids that would clash with Object.prototype when used as keys. */
@@ -47,9 +56,17 @@ const transformConfigSchema = z.strictObject({
   expression: z.string().min(1).max(MAX_TRANSFORM_LENGTH),
 });
 
-const delayConfigSchema = z.strictObject({
-  seconds: z.int().min(0).max(MAX_DELAY_SECONDS),
-});
+/** `{ seconds }`, or `{ until }`: a template yielding an ISO-8601 time or epoch ms (lib/domain/delay.ts). */
+const delayConfigSchema = z
+  .strictObject({
+    seconds: z.int().min(0).max(MAX_DELAY_SECONDS).optional(),
+    until: z.string().min(1).max(MAX_RUN_IF_LENGTH).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.seconds === undefined) === (c.until === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['seconds'], message: 'give exactly one of seconds and until' });
+    }
+  });
 
 const noopConfigSchema = z.strictObject({});
 
@@ -58,6 +75,24 @@ const playbookConfigSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must match [a-z0-9-]{1,64}'),
   alert_id: z.string().min(1).max(256).optional(),
   alert: jsonBodySchema.optional(),
+});
+
+/**
+ * A question to a person (lib/domain/approval.ts): the task waits, holding no worker, until an
+ * analyst, a callback or its timeout answers. `on_timeout` and the unique choices are checked in
+ * playbook-validation.ts, with the templates of `prompt` and `notify`.
+ */
+const approvalConfigSchema = z.strictObject({
+  prompt: z.string().min(1).max(MAX_PROMPT_LENGTH),
+  choices: z
+    .array(z.string().min(1).max(MAX_CHOICE_LENGTH))
+    .min(1)
+    .max(MAX_CHOICES)
+    .default(() => [...DEFAULT_CHOICES]),
+  approvers: z.array(z.string().min(1).max(256)).min(1).max(MAX_APPROVERS).optional(),
+  timeout_seconds: z.int().min(MIN_APPROVAL_TIMEOUT_SECONDS).max(MAX_APPROVAL_TIMEOUT_SECONDS).default(86_400),
+  on_timeout: z.string().min(1).max(MAX_CHOICE_LENGTH).default('fail'),
+  notify: httpConfigSchema.optional(),
 });
 
 // Fields every task type shares; spread into each variant so each stays a strict object.
@@ -100,12 +135,19 @@ const playbookTaskSchema = z.strictObject({
   config: playbookConfigSchema,
 });
 
+const approvalTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('approval'),
+  config: approvalConfigSchema,
+});
+
 export const taskSchema = z.discriminatedUnion('type', [
   httpTaskSchema,
   transformTaskSchema,
   noopTaskSchema,
   delayTaskSchema,
   playbookTaskSchema,
+  approvalTaskSchema,
 ]);
 
 export const playbookSchema = z.strictObject({
@@ -130,6 +172,7 @@ export type HttpConfig = z.output<typeof httpConfigSchema>;
 export type TransformConfig = z.output<typeof transformConfigSchema>;
 export type DelayConfig = z.output<typeof delayConfigSchema>;
 export type PlaybookTaskConfig = z.output<typeof playbookConfigSchema>;
+export type ApprovalConfig = z.output<typeof approvalConfigSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
 export type JoinMode = TaskDefinition['join'];
 export type OnFailure = TaskDefinition['on_failure'];

@@ -8,7 +8,14 @@ import { type FieldIssue, ValidationError } from '../errors.js';
 import { compileExpression, ExpressionError } from './expressions.js';
 import { formatPath } from './field-path.js';
 import { isPlainObject } from './json-value.js';
-import { MAX_TASKS, type PlaybookInput, playbookSchema, TASK_TYPES, type TaskDefinition } from './playbook-schema.js';
+import {
+  type ApprovalConfig,
+  MAX_TASKS,
+  type PlaybookInput,
+  playbookSchema,
+  TASK_TYPES,
+  type TaskDefinition,
+} from './playbook-schema.js';
 import { secretExpressionIssue, secretTemplateIssues } from './secret-refs.js';
 import { collectTemplateErrors, describeSyntaxError } from './templates.js';
 
@@ -122,7 +129,40 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
   } else if (task.type === 'http' || task.type === 'playbook') {
     issues.push(...collectTemplateErrors(task.config, `${path}.config`));
     issues.push(...secretTemplateIssues(task.config, `${path}.config`, task.type === 'http'));
+  } else if (task.type === 'delay' && task.config.until !== undefined) {
+    issues.push(...collectTemplateErrors(task.config.until, `${path}.config.until`));
+  } else if (task.type === 'approval') {
+    issues.push(...approvalIssues(task.config, `${path}.config`));
+    // The notify request is an http request: secrets only directly in its url, headers or body.
+    const { notify, ...question } = task.config;
+    issues.push(...secretTemplateIssues(question, `${path}.config`, false));
+    if (notify !== undefined) issues.push(...secretTemplateIssues(notify, `${path}.config.notify`, true));
   }
+  if (task.type !== 'http' && task.type !== 'playbook' && task.type !== 'approval') {
+    issues.push(...secretTemplateIssues(task.config, `${path}.config`, false));
+  }
+  return issues;
+}
+
+/** An approval's choices are distinct and not blank; `on_timeout` is one of them or "fail"; templates compile. */
+function approvalIssues(config: ApprovalConfig, path: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const seen = new Map<string, number>();
+  config.choices.forEach((choice, j) => {
+    const first = seen.get(choice);
+    if (choice.trim().length === 0) issues.push({ path: `${path}.choices[${j}]`, message: 'must not be blank' });
+    else if (first !== undefined)
+      issues.push({
+        path: `${path}.choices[${j}]`,
+        message: `duplicate choice "${choice}" (first at choices[${first}])`,
+      });
+    else seen.set(choice, j);
+  });
+  if (config.on_timeout !== 'fail' && !seen.has(config.on_timeout)) {
+    issues.push({ path: `${path}.on_timeout`, message: 'must be one of the choices, or "fail"' });
+  }
+  issues.push(...collectTemplateErrors(config.prompt, `${path}.prompt`));
+  if (config.notify !== undefined) issues.push(...collectTemplateErrors(config.notify, `${path}.notify`));
   return issues;
 }
 

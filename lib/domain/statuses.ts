@@ -1,8 +1,20 @@
 /** Lifecycle of a whole run, as stored in `execution_status`. */
 export type ExecutionStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** Lifecycle of one task inside a run, as stored in the task's `status`. */
-export type TaskStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+/**
+ * Lifecycle of one task inside a run, as stored in the task's `status`. `waiting`: an approval
+ * waiting for its answer, or a long delay for its time, holding no worker (docs/durable-waits.md);
+ * not terminal: it leaves `waiting` for `queued` (answered, timed out, time reached) or `cancelled`.
+ */
+export type TaskStatus =
+  | 'pending'
+  | 'queued'
+  | 'running'
+  | 'waiting'
+  | 'succeeded'
+  | 'failed'
+  | 'skipped'
+  | 'cancelled';
 
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['running', 'completed', 'failed', 'cancelled'];
 
@@ -10,6 +22,7 @@ export const TASK_STATUSES: readonly TaskStatus[] = [
   'pending',
   'queued',
   'running',
+  'waiting',
   'succeeded',
   'failed',
   'skipped',

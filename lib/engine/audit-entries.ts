@@ -3,8 +3,9 @@
  * playbook version a write created, the run attempt a cancel or redrive ended or began),
  * so a retried copy is the same entry. Details hold ids, versions, counts and statuses.
  */
+import type { ApprovalAnswer } from '../domain/approval.js';
 import { type AuditEntry, auditEntry } from './audit.js';
-import type { ExecutionRecord, StoredPlaybook } from './model.js';
+import { type ExecutionRecord, type StoredPlaybook, taskKey } from './model.js';
 import type { AuditSource } from './ports/audit.js';
 
 /** The playbook document a write changed; `deleted`: the write made it a tombstone. */
@@ -85,4 +86,31 @@ export function runRedriven(
   tasks: number,
 ): AuditEntry {
   return runEntry('run.redrive', exec, actor, at, attempt, { previous_status: exec.execution_status, tasks });
+}
+
+/** The task document a write changed (an approval's answer). */
+export function taskSource(ref: { peid: string; tenant_code: string; task_id: string }): AuditSource {
+  return { kind: 'task', id: taskKey(ref.peid, ref.task_id), tenant_code: ref.tenant_code };
+}
+
+/** An approval answered by `actor` (a user's sub, or `callback`); one per task attempt. */
+export function approvalResponded(
+  task: { peid: string; tenant_code: string; task_id: string; attempts: number },
+  answer: ApprovalAnswer,
+  actor: string,
+): AuditEntry {
+  return auditEntry({
+    id: `task:${task.peid}:${task.task_id}:respond:${task.attempts}`,
+    tenant_code: task.tenant_code,
+    at: answer.at,
+    actor,
+    action: 'approval.respond',
+    target: `execution:${task.peid}`,
+    details: {
+      task_id: task.task_id,
+      attempt: task.attempts,
+      choice: answer.choice,
+      comment: answer.comment !== null,
+    },
+  });
 }

@@ -4,9 +4,11 @@
  * Alerts and task outputs are stored as JSON text: they are never queried, and
  * text keeps arbitrary third-party keys (`$x`, `a.b`) from meeting the database.
  */
+import type { ApprovalState, TaskWait } from '../domain/approval.js';
 import type { AuditEntry } from '../domain/audit.js';
 import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
+import type { TimerKind } from '../domain/timers.js';
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
 
 /** The key of a run: every read and write of a run names its tenant. */
@@ -123,6 +125,12 @@ export interface TaskRecord {
   mock?: TaskMock;
   /** Set with the result of a task that finished with its mock. */
   mocked?: true;
+  /** On a task that waits (status `waiting`), or waited: for what, since and until when. */
+  wait?: TaskWait;
+  /** On an `approval` task once it waits: its question, its token's hash and, once given, its answer. */
+  approval?: ApprovalState;
+  /** Audit entries written with a change of this task (an approval's answer), not yet in the log. */
+  audit_pending?: AuditEntry[];
 }
 
 /** The reference an SQS message carries: never outputs or alerts. */
@@ -134,6 +142,8 @@ export interface TaskMessage {
   attempt: number;
   /** A copy sent again by per-tenant fairness (lib/engine/fairness.ts); the engine ignores it. */
   deferred?: true;
+  /** Sent by a durable timer (lib/engine/timers.ts): what its arrival means (docs/durable-waits.md). */
+  timer?: TimerKind;
 }
 
 /** The key of one task of one run. */
@@ -177,17 +187,19 @@ export function newTaskRecord(
 
 /*
  * The task state machine. A task's phase is its status, with `running` split in two: held by a
- * worker's claim (a token and a lease), or waiting without one (a loop for its items, a
- * `playbook` task for its child run). Every change of phase is one of TASK_TRANSITIONS, made by
+ * worker's claim (a token and a lease: `claimed`), or `unclaimed` (a loop waiting for its items,
+ * a `playbook` task for its child run). The status `waiting` (an approval for its answer, a long
+ * delay for its timer) is a phase of its own. Every change of phase is one of TASK_TRANSITIONS, made by
  * one conditional single-document update: the adapters' filters are built from these lists
  * (lib/adapters/mongo/task-filters.ts, checked by test/unit/task-filters.test.ts).
  */
-export type TaskPhase = Exclude<TaskStatus, 'running'> | 'claimed' | 'waiting';
+export type TaskPhase = Exclude<TaskStatus, 'running'> | 'claimed' | 'unclaimed';
 
 export const TASK_PHASES: readonly TaskPhase[] = [
   'pending',
   'queued',
   'claimed',
+  'unclaimed',
   'waiting',
   'succeeded',
   'failed',
@@ -197,7 +209,7 @@ export const TASK_PHASES: readonly TaskPhase[] = [
 
 export function phaseOf(t: Pick<TaskRecord, 'status'> & { claim?: TaskClaim | null }): TaskPhase {
   if (t.status !== 'running') return t.status;
-  return t.claim === null || t.claim === undefined ? 'waiting' : 'claimed';
+  return t.claim === null || t.claim === undefined ? 'unclaimed' : 'claimed';
 }
 
 /** Each transition: the phases it may start from, and those it may lead to. */
@@ -209,15 +221,15 @@ export const TASK_TRANSITIONS = {
   /** The fan-in decides a dependent (or a loop item's turn comes in its window): one caller wins. */
   decide: { from: ['pending'], to: ['queued', 'skipped'] },
   /** The holder hands a loop over to its items, or a `playbook` task over to its child run. */
-  wait: { from: ['claimed'], to: ['waiting'] },
+  wait: { from: ['claimed'], to: ['unclaimed'] },
   /** A waiting task gets its result (or, for a child run, its retry), once. */
-  finishWait: { from: ['waiting'], to: ['succeeded', 'failed', 'queued'] },
+  finishWait: { from: ['unclaimed'], to: ['succeeded', 'failed', 'queued'] },
   /** A run's end cancels what has not started and what waits; a running claim finishes on its own. */
-  cancel: { from: ['pending', 'queued', 'waiting'], to: ['cancelled'] },
+  cancel: { from: ['pending', 'queued', 'unclaimed', 'waiting'], to: ['cancelled'] },
   /** A dead-lettered message fails its task unless it has finished. */
-  failDeadLetter: { from: ['pending', 'queued', 'claimed', 'waiting'], to: ['failed'] },
+  failDeadLetter: { from: ['pending', 'queued', 'claimed', 'unclaimed', 'waiting'], to: ['failed'] },
   /** A redrive resets what did not succeed (an expanded loop waits again for its items). */
-  reset: { from: ['pending', 'failed', 'skipped', 'cancelled'], to: ['pending', 'queued', 'waiting'] },
+  reset: { from: ['pending', 'failed', 'skipped', 'cancelled'], to: ['pending', 'queued', 'unclaimed'] },
 } as const satisfies Record<string, { from: readonly TaskPhase[]; to: readonly TaskPhase[] }>;
 
 export type TaskTransition = keyof typeof TASK_TRANSITIONS;
@@ -244,12 +256,12 @@ export function expandsLoop(t: Pick<TaskRecord, 'def'> & { item_of?: string | un
 
 /** A `playbook` task (or item) waiting for its child run. */
 export function isWaitingForChild(t: Parameters<typeof phaseOf>[0] & { child_peid?: string | undefined }): boolean {
-  return phaseOf(t) === 'waiting' && t.child_peid !== undefined;
+  return phaseOf(t) === 'unclaimed' && t.child_peid !== undefined;
 }
 
 /** A loop task waiting for its items whose every item has finished: its result can be written. */
 export function loopSettled(t: Parameters<typeof phaseOf>[0] & Pick<TaskRecord, 'open_items'>): boolean {
-  return phaseOf(t) === 'waiting' && (t.open_items ?? []).length === 0;
+  return phaseOf(t) === 'unclaimed' && (t.open_items ?? []).length === 0;
 }
 
 /** Held by the worker whose batch token is `token`. */

@@ -3,6 +3,8 @@
  * against { alert, tasks, execution }, run the task type, and turn whatever
  * happens into an outcome (never a throw), with the output capped in size.
  */
+import { approvalOutcome } from '../domain/approval.js';
+import { needsTimer } from '../domain/delay.js';
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
 import { redactSecrets } from '../domain/redact.js';
 import { directSecretUse, encodeSecret, secretRefs, secretTemplateIssues } from '../domain/secret-refs.js';
@@ -83,7 +85,7 @@ export async function runTask(
  * through `secrets`; undefined when the config uses none. The values never enter the template
  * context, so no expression can read or transform them.
  */
-async function secretSubstitution(
+export async function secretSubstitution(
   task: TaskRecord,
   secrets: SecretResolver | undefined,
   used: string[],
@@ -120,8 +122,27 @@ async function runTaskUnredacted(
       case 'noop':
         return { status: 'succeeded', output: null, error: null, retryable: false };
       case 'delay':
-        // The wait happened on the queue (DelaySeconds); nothing to do here.
-        return { status: 'succeeded', output: { delayed_seconds: def.config.seconds }, error: null, retryable: false };
+        // The wait happened on the queue (DelaySeconds), or in status `waiting` on a durable timer.
+        if (!needsTimer(def.config))
+          return {
+            status: 'succeeded',
+            output: { delayed_seconds: def.config.seconds },
+            error: null,
+            retryable: false,
+          };
+        if (task.wait?.kind === 'delay')
+          return { status: 'succeeded', output: { waited_until: task.wait.until }, error: null, retryable: false };
+        return failure('UNSUPPORTED', 'a delay over 900 s, or until a time, waits on a timer the engine starts', false);
+      case 'approval': {
+        // Answered (by an analyst, a callback or its timeout) while it waited: the answer is the result.
+        const answer = task.approval?.answer;
+        if (!answer)
+          return failure('UNSUPPORTED', 'an approval task waits for its answer, started by the engine', false);
+        const outcome = approvalOutcome(answer);
+        return outcome.status === 'succeeded'
+          ? { status: 'succeeded', output: outcome.output, error: null, retryable: false }
+          : failure(outcome.error.code, outcome.error.message, false);
+      }
       case 'transform': {
         const value = await evaluateExpression(def.config.expression, ctx, { deadline });
         return { status: 'succeeded', output: value ?? null, error: null, retryable: false };

@@ -1,11 +1,16 @@
 /** Building task messages: references only, with SQS delays for `delay` tasks and retries. */
+import { queueDelaySeconds } from '../domain/delay.js';
 import type { TaskDefinition } from '../domain/playbook-schema.js';
+import { TIMER_KINDS, type TimerKind } from '../domain/timers.js';
 import type { TaskMessage, TaskRecord } from './model.js';
 import type { OutgoingTaskMessage } from './ports/task-queue.js';
 
-/** The delay of a task's first message: a `delay` task waits on the queue, not in a function. */
+/**
+ * The delay of a task's first message: a `delay` of at most 900 s waits on the queue, not in a
+ * function; a longer one (or `until`) starts at once and waits on a durable timer.
+ */
 export function initialDelaySeconds(def: TaskDefinition): number {
-  return def.type === 'delay' ? def.config.seconds : 0;
+  return def.type === 'delay' ? queueDelaySeconds(def.config) : 0;
 }
 
 /** The message that starts `attempt` of a task. */
@@ -44,5 +49,6 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
     task_id: m.task_id as string,
     attempt: m.attempt,
     ...(m.deferred === true ? { deferred: true as const } : {}),
+    ...(TIMER_KINDS.includes(m.timer as TimerKind) ? { timer: m.timer as TimerKind } : {}),
   };
 }

@@ -12,6 +12,7 @@ import { mintToken } from '../../scripts/lib/token.js';
 import { type ApiRequest, type ApiResponse, api, ROUTES, type Route } from '../support/api.js';
 import { TEST_JWT_SECRET } from '../support/endpoints.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { type ApprovalRun, approvalRun } from '../support/waits.js';
 
 let h: Harness;
 /** Everything the functions logged during this file, at DEBUG level. */
@@ -209,6 +210,35 @@ const CASES: Record<string, Case> = {
       return { path: '/playbooks/authz-pb/schedule', req: {} };
     },
   },
+  'GET /approvals': {
+    own: 200,
+    request: async () => {
+      await newApproval();
+      return { path: '/approvals', req: {} };
+    },
+    isolation: (res) => {
+      for (const a of approvals) expect(JSON.stringify(res.body)).not.toContain(a.peid);
+    },
+  },
+  'POST /executions/{peid}/tasks/{task_id}/respond': {
+    own: 200,
+    request: async () => {
+      const a = await newApproval();
+      return { path: `/executions/${a.peid}/tasks/${a.task_id}/respond`, req: { body: { choice: 'approve' } } };
+    },
+  },
+  // No JWT: the approval's single-use callback token (never logged either).
+  'GET /callbacks/{token}': {
+    own: 200,
+    request: async () => ({ path: `/callbacks/${(await newApproval()).token}`, req: {} }),
+  },
+  'POST /callbacks/{token}': {
+    own: 200,
+    request: async () => ({
+      path: `/callbacks/${(await newApproval()).token}`,
+      req: { body: { choice: 'reject', comment: ALERT_MARKER } },
+    }),
+  },
   // No JWT at all: a delivery signed with the hook's secret (which must never be logged either).
   'POST /hooks/{hook_id}': {
     own: 202,
@@ -232,6 +262,14 @@ const CASES: Record<string, Case> = {
 
 /** Webhook secrets handed out in this file (checked against the logs). */
 const hookSecrets: string[] = [];
+/** Approvals waiting in tenant-a, with their callback tokens (checked against the logs). */
+const approvals: ApprovalRun[] = [];
+
+async function newApproval(): Promise<ApprovalRun> {
+  const a = await approvalRun({ tenant_code: 'tenant-a' });
+  approvals.push(a);
+  return a;
+}
 
 async function newHook(): Promise<{ hook_id: string; secret: string }> {
   const res = await api('POST', '/playbooks/authz-pb/webhooks', { token: h.tokenA, body: {} });
@@ -324,7 +362,7 @@ describe('authorization matrix', () => {
     expect((await api('GET', '/playbooks/authz-pb', { token: h.tokenA })).status).toBe(200);
   });
 
-  it('no token: 401 on every authenticated route; the health check and signed webhook deliveries need none', async () => {
+  it('no token: 401 on every authenticated route; the health check, signed webhook deliveries and callback tokens need none', async () => {
     for (const route of ROUTES) {
       const res = await call(route, undefined);
       expect(res.status, `${route.method} ${route.path}`).toBe(
@@ -361,6 +399,8 @@ describe('authorization matrix', () => {
     expect(logs.includes(ALERT_MARKER)).toBe(false);
     expect(hookSecrets.length).toBeGreaterThan(2);
     for (const hookSecret of hookSecrets) expect(logs.includes(hookSecret), 'a webhook secret was logged').toBe(false);
+    expect(approvals.length).toBeGreaterThan(4);
+    for (const a of approvals) expect(logs.includes(a.token), 'a callback token was logged').toBe(false);
     expect(logs.includes(process.env.WEBHOOK_SIGNING_KEY as string)).toBe(false);
   });
 });

@@ -11,9 +11,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
+import { parseAnswer } from '../../lib/domain/approval.js';
 import { signWebhook } from '../../lib/domain/webhook-signature.js';
 import { type ApiRequest, type ApiResponse, api, ROUTES } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';
+import { approvalRun } from '../support/waits.js';
 import { directDb } from './support/fixtures.js';
 
 const SEED = Number(process.env.RELIABILITY_SEED ?? 20_251_127);
@@ -466,6 +468,34 @@ function expectContractError(res: ApiResponse, what: string): void {
   expect(JSON.stringify(res.body).length, what).toBeLessThan(64 * 1024);
 }
 
+function validAnswer(body: unknown): boolean {
+  try {
+    parseAnswer(body, ['approve', 'reject']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A value as the approval page's form fields (a JSON value as text). */
+function formFields(body: unknown): Array<[string, string]> {
+  const fields = typeof body === 'object' && body !== null && !Array.isArray(body) ? body : { choice: body };
+  return Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]);
+}
+
+/** A 4xx with the contract's error body, or (the callback routes' pages) a 4xx page. */
+function expectAnswer(res: ApiResponse, what: string): void {
+  if (!res.headers['content-type']?.startsWith('text/html')) {
+    expectContractError(res, what);
+    return;
+  }
+  expect(res.status, what).toBeGreaterThanOrEqual(400);
+  expect(res.status, what).toBeLessThan(500);
+  expect(typeof res.body, what).toBe('string');
+  expect(res.headers['content-security-policy'], what).toMatch(/^default-src 'none'/);
+  expect(res.headers['cache-control'], what).toBe('no-store');
+}
+
 async function counts(): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const c of Object.values(COLLECTIONS)) out[c] = await direct.db.collection(c).countDocuments({});
@@ -507,6 +537,10 @@ describe('fuzzing every route with invalid input', () => {
       'PUT /playbooks/{name}/schedule',
       'GET /playbooks/{name}/schedule',
       'DELETE /playbooks/{name}/schedule',
+      'GET /approvals',
+      'POST /executions/{peid}/tasks/{task_id}/respond',
+      'GET /callbacks/{token}',
+      'POST /callbacks/{token}',
     ]);
     expect(ROUTES.map((r) => `${r.method} ${r.path}`).filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -657,7 +691,9 @@ describe('fuzzing every route with invalid input', () => {
         ? { every_minutes: 60 }
         : route.method === 'PUT'
           ? validPlaybook(name)
-          : undefined;
+          : route.path.endsWith('/respond') || route.path.startsWith('/callbacks')
+            ? { choice: 'approve' }
+            : undefined;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paramRoutes), anyParam, fc.boolean(), async (route, param, otherTenant) => {
         const path = fill(route.path, param);
@@ -665,9 +701,10 @@ describe('fuzzing every route with invalid input', () => {
           token: otherTenant ? h.tokenB : h.tokenA,
           body: bodyFor(route, param),
         });
-        expectContractError(res, `${route.method} ${path.slice(0, 200)}`);
-        // A delivery to anything but a hook is the one 401 (a hook id is never confirmed or denied otherwise).
-        const expected = route.auth ? [400, 404] : [401];
+        expectAnswer(res, `${route.method} ${path.slice(0, 200)}`);
+        // A delivery to anything but a hook is the one 401 (a hook id is never confirmed or denied otherwise);
+        // anything but a valid callback token is the one 404 (never a 400, 401 or 403).
+        const expected = route.auth ? [400, 404] : route.path.startsWith('/callbacks') ? [404] : [401];
         expect(expected, `${route.method} ${path.slice(0, 200)}`).toContain(res.status);
       }),
       opts(RUNS * 2),
@@ -697,6 +734,7 @@ describe('fuzzing every route with invalid input', () => {
       peid: EXISTING_PEID.value,
       hook_id: EXISTING_HOOK.value,
       version: '1',
+      task_id: 'lookup',
     };
     for (const route of paramRoutes.filter((r) => r.auth)) {
       const path = route.path.replace(/\{([^}]+)\}/g, (_, p: string) => ids[p] ?? p);
@@ -708,7 +746,7 @@ describe('fuzzing every route with invalid input', () => {
   });
 
   it('query strings: unknown keys, wrong types, out-of-range limits, forged cursors and operators are a 400', async () => {
-    const queryRoutes = ['/executions', '/playbooks', `/playbooks/${TARGET}/versions`, '/audit'];
+    const queryRoutes = ['/executions', '/playbooks', `/playbooks/${TARGET}/versions`, '/audit', '/approvals'];
     const badQuery = fc.oneof(
       fc.tuple(unknownKey, fc.string()).map(([k, v]) => ({ [k]: v })),
       fc
@@ -951,7 +989,74 @@ describe('fuzzing every route with invalid input', () => {
     expect(await counts()).toEqual(before);
   });
 
-  it('any request at all on any route: never a 5xx, never a crash, always a JSON body', async () => {
+  it('approvals: bad answers, forged tokens and hostile forms are a 4xx; nothing is recorded, the token stays valid', async () => {
+    const run = await approvalRun();
+    const before = await counts();
+    const respondPath = `/executions/${run.peid}/tasks/approve/respond`;
+    const badAnswer = fc.oneof(
+      fc.record({ choice: fc.oneof(notAString, unicodeString, fc.constantFrom('Approve', 'approve ', 'fail', '')) }),
+      fc.record({
+        choice: fc.constant('approve'),
+        comment: fc.oneof(
+          notAString.filter((v) => v !== null),
+          hugeString(1001),
+        ),
+      }),
+      fc.record({ choice: fc.constant('approve'), extra: fc.jsonValue({ maxDepth: 1 }) }),
+      fc.dictionary(unknownKey, fc.jsonValue({ maxDepth: 2 }), { minKeys: 1, maxKeys: 3 }),
+      notAString,
+      mongoOperator.map((op) => ({ choice: op })),
+    );
+    await fc.assert(
+      fc.asyncProperty(badAnswer, fc.constantFrom('respond', 'callback', 'form'), async (body, how) => {
+        // A form carries text only: a comment that is a number in JSON is a valid comment there.
+        if (how === 'form') fc.pre(!validAnswer(Object.fromEntries(formFields(body))));
+        const res =
+          how === 'respond'
+            ? await send('POST', respondPath, { token: h.tokenA, body })
+            : how === 'callback'
+              ? await send('POST', `/callbacks/${run.token}`, { body })
+              : await send('POST', `/callbacks/${run.token}`, {
+                  rawBody: new URLSearchParams(formFields(body)).toString(),
+                  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+                });
+        expectAnswer(res, `${how} ${JSON.stringify(body)?.slice(0, 200)}`);
+        expect(res.status, `${how} ${JSON.stringify(body)?.slice(0, 200)}`).toBe(400);
+      }),
+      opts(RUNS),
+    );
+    // Tokens that are not this one (forged, truncated, altered, operators): the same 404, whatever the body.
+    const forged = fc
+      .oneof(
+        fc.string({ minLength: 1, maxLength: 60 }),
+        fc.base64String({ minLength: 40, maxLength: 48 }),
+        fc
+          .integer({ min: 0, max: 42 })
+          .map((i) => `${run.token.slice(0, i)}${run.token[i] === 'A' ? 'B' : 'A'}${run.token.slice(i + 1)}`),
+        fc.constantFrom('{"$ne":null}', '%00', '..', run.token.toLowerCase(), `${run.token}=`, run.token.slice(1)),
+      )
+      .filter((t) => t !== run.token && t.length > 0 && encodable(t));
+    await fc.assert(
+      fc.asyncProperty(
+        forged,
+        fc.oneof(fc.json({ maxDepth: 2 }), fc.constant('{')),
+        fc.boolean(),
+        async (token, raw, get) => {
+          const path = `/callbacks/${encodeURIComponent(token)}`;
+          const res = get ? await send('GET', path, {}) : await send('POST', path, { rawBody: raw });
+          expectAnswer(res, `${get ? 'GET' : 'POST'} ${path.slice(0, 80)}`);
+          expect(res.status, path.slice(0, 80)).toBe(404);
+        },
+      ),
+      opts(RUNS),
+    );
+    expect(await counts()).toEqual(before);
+    const task = await direct.db.collection(COLLECTIONS.tasks).findOne({ peid: run.peid, task_id: 'approve' });
+    expect(task).toMatchObject({ status: 'waiting', approval: { answer: null } });
+    expect((await send('GET', `/callbacks/${run.token}`, {})).status).toBe(200);
+  });
+
+  it('any request at all on any route: never a 5xx, never a crash, always a JSON body (a page on the callback routes)', async () => {
     const anything = fc.record({
       route: fc.constantFrom(...ROUTES),
       param: fc.oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.uuid(), fc.constant(TARGET)).filter(encodable),
@@ -975,7 +1080,7 @@ describe('fuzzing every route with invalid input', () => {
           query,
         });
         expect(res.status, `${route.method} ${path} ${raw.slice(0, 100)}`).toBeLessThan(500);
-        if (res.status >= 400) expectContractError(res, `${route.method} ${path}`);
+        if (res.status >= 400) expectAnswer(res, `${route.method} ${path}`);
       }),
       opts(RUNS * 2),
     );

@@ -150,6 +150,28 @@ export const ROUTES: Route[] = [
     auth: true,
     load: () => import('../../functions/executions.js'),
   },
+  {
+    method: 'GET',
+    path: '/approvals',
+    fn: 'approvals',
+    auth: true,
+    load: () => import('../../functions/approvals.js'),
+  },
+  {
+    method: 'POST',
+    path: '/executions/{peid}/tasks/{task_id}/respond',
+    fn: 'approvals',
+    auth: true,
+    load: () => import('../../functions/approvals.js'),
+  },
+  // No JWT: the single-use token in the path is the credential.
+  ...(['GET', 'POST'] as const).map((method) => ({
+    method,
+    path: '/callbacks/{token}',
+    fn: 'callbacks',
+    auth: false,
+    load: () => import('../../functions/callbacks.js'),
+  })),
 ];
 
 export interface ApiResponse {
@@ -251,9 +273,11 @@ export async function api(method: string, path: string, req: ApiRequest = {}): P
     body?: string;
     headers?: Record<string, string>;
   };
+  const json = (res.headers?.['content-type'] ?? 'application/json').startsWith('application/json');
   return {
     status: res.statusCode,
-    body: res.body ? (JSON.parse(res.body) as unknown) : undefined,
+    // A page (text/html) is returned as its text.
+    body: res.body ? (json ? (JSON.parse(res.body) as unknown) : res.body) : undefined,
     headers: res.headers ?? {},
     payloadBytes: Buffer.byteLength(JSON.stringify(res), 'utf8'),
   };

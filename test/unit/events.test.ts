@@ -12,8 +12,10 @@ import type { APIGatewayRequestAuthorizerEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { answerBodySchema } from '../../lib/domain/approval.js';
 import { parsePlaybook } from '../../lib/domain/playbook-validation.js';
 import { parseTaskMessage } from '../../lib/engine/task-messages.js';
+import { approvalListQuery, callbackTokenParam, taskIdParam } from '../../lib/http/approval-schemas.js';
 import {
   auditListQuery,
   executionListQuery,
@@ -213,12 +215,15 @@ const queryByRoute: Record<string, z.ZodType> = {
   'GET /executions/{peid}/timeline': timelineQuery,
   'GET /playbooks/{name}/versions': playbookVersionsQuery,
   'GET /audit': auditListQuery,
+  'GET /approvals': approvalListQuery,
 };
 const paramByName: Record<string, z.ZodType> = {
   name: playbookNameParam,
   peid: peidParam,
   version: playbookVersionParam,
   hook_id: hookIdParam,
+  task_id: taskIdParam,
+  token: callbackTokenParam,
 };
 
 /** A webhook delivery's headers (any value is answered, a bad one with the same 401; these are the well-formed ones). */
@@ -248,9 +253,12 @@ function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): st
   if (querySchema) check('query', querySchema, ev.queryStringParameters ?? {});
   else if (ev.queryStringParameters) problems.push('query on a route without query parameters');
   let body: unknown;
+  const form = (ev.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
   if (ev.body !== undefined) {
+    const text = ev.isBase64Encoded ? Buffer.from(ev.body, 'base64').toString('utf8') : ev.body;
     try {
-      body = JSON.parse(ev.isBase64Encoded ? Buffer.from(ev.body, 'base64').toString('utf8') : ev.body);
+      // The approval page posts a form; every other body is JSON.
+      body = form ? Object.fromEntries(new URLSearchParams(text)) : JSON.parse(text);
     } catch {
       problems.push('body is not JSON');
     }
@@ -278,6 +286,8 @@ function inputProblems(ev: z.output<typeof apiGatewayV2Event>, route: Route): st
     check('body', scheduleBody, body);
   } else if (routeKey === 'POST /hooks/{hook_id}') {
     check('delivery headers', deliveryHeaders, ev.headers);
+  } else if (routeKey === 'POST /executions/{peid}/tasks/{task_id}/respond' || routeKey === 'POST /callbacks/{token}') {
+    check('body', answerBodySchema, body);
   } else if (ev.body !== undefined && ev.body.length > 0) {
     problems.push('body on a route that takes none');
   }

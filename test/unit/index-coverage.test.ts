@@ -22,6 +22,8 @@ import {
   type QuerySpec,
 } from '../../lib/adapters/mongo/indexed.js';
 import { RUN_QUERIES } from '../../lib/adapters/mongo/run-store.js';
+import { dueFilter, TIMER_QUERIES } from '../../lib/adapters/mongo/timer-store.js';
+import { WAIT_QUERIES, waitingFilter } from '../../lib/adapters/mongo/wait-store.js';
 import type { ExecutionQuery } from '../../lib/engine/ports/run-records.js';
 import { encodeCursor } from '../../lib/engine/runs.js';
 import { EXECUTION_SEARCH_FIELDS, executionListQuery } from '../../lib/http/schemas.js';
@@ -71,6 +73,12 @@ function specProblems(spec: QuerySpec): string[] {
     if (key[i] !== f) out.push(`prefix [${spec.prefix}] is not a prefix of ${spec.index} {${key}}`);
   });
   for (const r of spec.residual ?? []) if (spec.prefix.includes(r)) out.push(`'${r}' is both prefix and residual`);
+  // A partial index serves only queries that name its filter's fields (MongoDB ignores it otherwise).
+  for (const f of Object.keys(idx?.partial ?? {})) {
+    if (!spec.prefix.includes(f) && !(spec.residual ?? []).includes(f)) {
+      out.push(`index ${spec.index} is partial on '${f}', which the query does not name`);
+    }
+  }
   if (spec.sort?.by === 'index') {
     const sortKeys = Object.entries(spec.sort.key);
     const dirs = spec.index === ID_INDEX ? { _id: 1 } : (idx?.key ?? {});
@@ -370,5 +378,38 @@ describe('GET /executions: every search the API accepts is served by an index', 
       }
     }
     expect(() => executionSearch('acme', { limit: 1, playbook_name: 'a', mode: 'test' })).toThrow(/at most one/);
+  });
+});
+
+describe('the approvals list and the timer sweep are served by their indexes, with and without a cursor', () => {
+  const check = (spec: QuerySpec, filter: Record<string, unknown>) => {
+    expect(specProblems(spec)).toEqual([]);
+    expect(() => indexed(spec, filter)).not.toThrow();
+    expect(spec.sort?.by).toBe('index');
+  };
+
+  it('GET /approvals: a tenant, waiting approvals only (the partial index), oldest first', () => {
+    for (const filter of [waitingFilter('acme'), waitingFilter('acme', { since: 5, key: 'p:t' })]) {
+      check(WAIT_QUERIES.waitingOfTenant, filter);
+      const idx = INDEXES.find((i) => i.name === WAIT_QUERIES.waitingOfTenant.index);
+      // The partial filter's value is the one every query sends.
+      for (const [field, value] of Object.entries(idx?.partial ?? {})) expect(filter[field]).toBe(value);
+      expect(filter.tenant_code).toBe('acme');
+    }
+  });
+
+  it('fireTimers: open timers by sweep time, across tenants (a system job, like runSchedules)', () => {
+    check(TIMER_QUERIES.due, dueFilter(1_000));
+    check(TIMER_QUERIES.due, dueFilter(1_000, { sweep_at: 500, id: 'x' }));
+  });
+
+  it('a partial index names its filter in every query on it', () => {
+    const partial = INDEXES.filter((i) => i.partial);
+    expect(partial.map((i) => i.name)).toEqual(['task_waiting_since']);
+    const onPartial = declaredQueries().filter((s) => partial.some((i) => i.name === s.index));
+    expect(onPartial.length).toBeGreaterThan(0);
+    for (const s of onPartial) expect(specProblems(s)).toEqual([]);
+    const bad: QuerySpec = { ...WAIT_QUERIES.waitingOfTenant, name: 'test.partial', residual: [] };
+    expect(specProblems(bad).join()).toMatch(/partial on 'status'/);
   });
 });

@@ -8,8 +8,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { answerBodySchema } from '../../lib/domain/approval.js';
 import { AUDIT_ACTIONS } from '../../lib/domain/audit.js';
 import { HTTP_METHODS, playbookSchema, TASK_TYPES, taskSchema } from '../../lib/domain/playbook-schema.js';
+import { TASK_STATUSES } from '../../lib/domain/statuses.js';
+import { approvalListQuery } from '../../lib/http/approval-schemas.js';
 import {
   auditListQuery,
   executionListQuery,
@@ -134,7 +137,7 @@ describe('routes', () => {
     expect(apiOperations.map(key).sort()).toEqual(slsRoutes.map(key).sort());
   });
 
-  it('authentication agrees: only GET /health and the signed webhook deliveries are public, everywhere', () => {
+  it('authentication agrees: only GET /health, signed webhook deliveries and callback tokens are public, everywhere', () => {
     expect(openapi.security).toEqual([{ bearerAuth: [] }]);
     for (const route of ROUTES) {
       const sl = slsRoutes.find((r) => key(r) === key(route));
@@ -149,7 +152,12 @@ describe('routes', () => {
         expect(Object.keys(op.responses), key(route)).toEqual(expect.arrayContaining(['401', '403']));
       }
     }
-    expect(ROUTES.filter((r) => !r.auth).map(key)).toEqual(['GET /health', 'POST /hooks/{hook_id}']);
+    expect(ROUTES.filter((r) => !r.auth).map(key)).toEqual([
+      'GET /health',
+      'POST /hooks/{hook_id}',
+      'GET /callbacks/{token}',
+      'POST /callbacks/{token}',
+    ]);
   });
 
   it('every operation has a unique operationId and documents its path parameters', () => {
@@ -169,6 +177,12 @@ describe('routes', () => {
   it('routes that take input document 400, and bodies document 413', () => {
     for (const { method, path: p, op } of apiOperations) {
       if (op.requestBody) expect(Object.keys(op.responses), `${method} ${p}`).toEqual(expect.arrayContaining(['413']));
+      // The contract: any callback token not valid now is a 404, never a 400 (tokens cannot be probed).
+      if (method === 'GET' && p === '/callbacks/{token}') {
+        expect(Object.keys(op.responses)).not.toContain('400');
+        expect(Object.keys(op.responses)).toContain('404');
+        continue;
+      }
       if (op.requestBody || p.includes('{') || queryParams(method, p).length > 0) {
         expect(Object.keys(op.responses), `${method} ${p}`).toContain('400');
       }
@@ -235,6 +249,39 @@ describe('request schemas follow the zod schemas the handlers use', () => {
     expect(queryParams('GET', '/executions/{peid}/timeline')).toEqual(zodKeys(timelineQuery));
     expect(queryParams('GET', '/playbooks/{name}/versions')).toEqual(zodKeys(playbookVersionsQuery));
     expect(queryParams('GET', '/audit')).toEqual(zodKeys(auditListQuery));
+    expect(queryParams('GET', '/approvals')).toEqual(zodKeys(approvalListQuery));
+  });
+
+  it('the answer to an approval has the fields the handlers accept, and nothing else', () => {
+    expect(schemaNamed('ApprovalAnswerRequest').additionalProperties).toBe(false);
+    expect(propertyNames(schemaNamed('ApprovalAnswerRequest'))).toEqual(zodKeys(answerBodySchema));
+    for (const [method, p] of [
+      ['POST', '/executions/{peid}/tasks/{task_id}/respond'],
+      ['POST', '/callbacks/{token}'],
+    ] as const) {
+      expect(operation(method, p).op.requestBody?.content['application/json']?.schema.$ref).toBe(
+        '#/components/schemas/ApprovalAnswerRequest',
+      );
+    }
+    expect(Object.keys(operation('POST', '/executions/{peid}/tasks/{task_id}/respond').op.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '403', '404', '409']),
+    );
+    expect(Object.keys(operation('POST', '/callbacks/{token}').op.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '404']),
+    );
+    expect(Object.keys(operation('POST', '/callbacks/{token}').op.responses)).not.toContain('401');
+    expect(schemaNamed('ApprovalList').required).toEqual(['items', 'next']);
+    expect(schemaNamed('ApprovalItem').required?.sort()).toEqual([
+      'approvers',
+      'choices',
+      'created_at',
+      'expires_at',
+      'peid',
+      'playbook_name',
+      'prompt',
+      'task_id',
+    ]);
+    expect(schemaNamed('TaskStatus').enum).toEqual([...TASK_STATUSES]);
   });
 
   it('the audit actions are the ones the log knows', () => {

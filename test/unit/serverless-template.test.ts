@@ -72,6 +72,10 @@ const PERMISSIONS: Record<string, string[]> = {
     'dynamodb:DeleteItem IdempotencyTable',
   ],
   runSchedules: ['sqs:SendMessage TaskQueue'],
+  // An answered approval's task message; a due timer's (delayed) message.
+  approvals: ['sqs:SendMessage TaskQueue'],
+  callbacks: ['sqs:SendMessage TaskQueue'],
+  fireTimers: ['sqs:SendMessage TaskQueue'],
   reapRuns: ['sqs:SendMessage TaskQueue'],
   executeTask: [
     'sqs:ReceiveMessage TaskQueue',
@@ -301,6 +305,20 @@ describe('serverless package --stage prod', () => {
     expect((alarm.AlarmActions as unknown[]).length).toBeGreaterThan(0);
   });
 
+  it('abandoned durable timers raise an alarm on the EMF metric fireTimers writes (its namespace and service)', () => {
+    const alarm = resources('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .find((p) => p.MetricName === 'TimersAbandoned');
+    const vars = (lambdaOf('fireTimers').Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(alarm).toMatchObject({
+      Namespace: vars.POWERTOOLS_METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: vars.POWERTOOLS_SERVICE_NAME }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(((alarm?.AlarmActions ?? []) as unknown[]).length).toBeGreaterThan(0);
+  });
+
   it('the idempotency table: key id (S), on demand, TTL on `expiration`', () => {
     const table = resource('IdempotencyTable').Properties;
     expect(table.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
@@ -398,14 +416,19 @@ describe('serverless package --stage prod', () => {
     }
   });
 
-  it('runSchedules fires every minute; the webhook route has no authorizer', () => {
+  it('runSchedules and fireTimers fire every minute; the webhook and callback routes have no authorizer', () => {
     const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
-    const rule = rules.find((r) => JSON.stringify(r.Targets).includes('RunSchedulesLambdaFunction'));
-    expect(rule?.ScheduleExpression).toBe('rate(1 minute)');
-    const hooks = resources('AWS::ApiGatewayV2::Route').find(
-      ([, r]) => r.Properties.RouteKey === 'POST /hooks/{hook_id}',
-    );
-    expect(hooks?.[1].Properties.AuthorizationType ?? 'NONE').toBe('NONE');
+    for (const fn of ['RunSchedules', 'FireTimers']) {
+      const rule = rules.find((r) => JSON.stringify(r.Targets).includes(`${fn}LambdaFunction`));
+      expect(rule?.ScheduleExpression, fn).toBe('rate(1 minute)');
+    }
+    // A sweep ends before the next one starts (overlaps are safe, but not the plan).
+    expect(lambdaOf('fireTimers').Properties.Timeout).toBeLessThan(60);
+    for (const key of ['POST /hooks/{hook_id}', 'GET /callbacks/{token}', 'POST /callbacks/{token}']) {
+      const route = resources('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key);
+      expect(route, key).toBeDefined();
+      expect(route?.[1].Properties.AuthorizationType ?? 'NONE', key).toBe('NONE');
+    }
   });
 
   it('the consumer cannot touch the table; analytics and the audit log cannot send to the queue', () => {
@@ -430,6 +453,7 @@ describe('serverless package --stage prod', () => {
       }
       if ('TASK_QUEUE_URL' in vars) expect(vars.TASK_QUEUE_URL).toEqual({ Ref: 'TaskQueue' });
       if ('IDEMPOTENCY_TABLE' in vars) expect(vars.IDEMPOTENCY_TABLE).toEqual({ Ref: 'IdempotencyTable' });
+      if ('PUBLIC_BASE_URL' in vars) expect(vars.PUBLIC_BASE_URL).toEqual({ 'Fn::GetAtt': ['HttpApi', 'ApiEndpoint'] });
       expect(vars.STAGE, fn).toBe('prod');
       expect(vars.POWERTOOLS_METRICS_NAMESPACE, fn).toBe('PlaybookService');
     }
@@ -458,6 +482,7 @@ describe('serverless package --stage prod', () => {
         AUTH_AUDIENCE: 'playbook-service',
         TASK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/playbook-service-prod-tasks',
         IDEMPOTENCY_TABLE: 'playbook-service-prod-idempotency',
+        PUBLIC_BASE_URL: 'https://abc123.execute-api.us-east-1.amazonaws.com',
       };
       const sample = samples[key];
       if (sample === undefined) throw new Error(`no sample for ${key} = ${JSON.stringify(value)}`);

@@ -22,7 +22,7 @@ const TOKEN = 'tok';
 
 /** A task document in `phase` that meets every other condition of the filters (key, attempt, token, lease). */
 function docIn(phase: TaskPhase, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const status = phase === 'claimed' || phase === 'waiting' ? 'running' : phase;
+  const status = phase === 'claimed' || phase === 'unclaimed' ? 'running' : phase;
   return {
     _id: taskKey('p', 'x'),
     ...ref,

@@ -46,11 +46,14 @@ function outboxQueries(
 
 export const PLAYBOOK_OUTBOX = outboxQueries('playbook', COLLECTIONS.playbooks, 'playbook_audit_pending');
 export const EXECUTION_OUTBOX = outboxQueries('execution', COLLECTIONS.executions, 'execution_audit_pending');
+/** Task documents: an approval's answer (`_id` is the task key `peid:task_id`). */
+export const TASK_OUTBOX = outboxQueries('task', COLLECTIONS.tasks, 'task_audit_pending');
 
 /** Every kind with its collection; adding an audited resource adds a line here (and a table above). */
 export const OUTBOX_COLLECTIONS: Record<AuditSourceKind, CollectionName> = {
   playbook: COLLECTIONS.playbooks,
   execution: COLLECTIONS.executions,
+  task: COLLECTIONS.tasks,
 };
 
 export function toAuditDoc(e: AuditEntry): AuditDoc {
@@ -89,7 +92,7 @@ export async function settleDocs(db: Db, kind: AuditSourceKind, docs: PendingDoc
   if (withEntries.length === 0) return 0;
   const entries = withEntries.flatMap((d) => d.audit_pending ?? []);
   await appendEntries(db, entries);
-  const q = kind === 'playbook' ? PLAYBOOK_OUTBOX.byId : EXECUTION_OUTBOX.byId;
+  const q = kind === 'playbook' ? PLAYBOOK_OUTBOX.byId : kind === 'task' ? TASK_OUTBOX.byId : EXECUTION_OUTBOX.byId;
   const col = db.collection<PendingDoc>(OUTBOX_COLLECTIONS[kind]);
   await timedDbCall(() =>
     col.bulkWrite(
@@ -123,9 +126,14 @@ export async function pendingDocs(
   limit: number,
   tenant_code?: string,
 ): Promise<PendingDoc[]> {
-  const q = kind === 'playbook' ? PLAYBOOK_OUTBOX.pendingSince : EXECUTION_OUTBOX.pendingSince;
+  const q =
+    kind === 'playbook'
+      ? PLAYBOOK_OUTBOX.pendingSince
+      : kind === 'task'
+        ? TASK_OUTBOX.pendingSince
+        : EXECUTION_OUTBOX.pendingSince;
   const filter: Document = { 'audit_pending.at': { $lt: cutoff }, ...(tenant_code ? { tenant_code } : {}) };
-  // index: playbook_audit_pending / execution_audit_pending (sparse: pending documents only)
+  // index: playbook_audit_pending / execution_audit_pending / task_audit_pending (sparse: pending documents only)
   return timedDbCall(() =>
     db
       .collection<PendingDoc>(OUTBOX_COLLECTIONS[kind])
@@ -141,7 +149,12 @@ export async function pendingDocs(
  * entry an earlier crashed writer left on the same document.
  */
 export async function publishEntries(db: Db, source: AuditSource, entries: AuditEntry[]): Promise<void> {
-  const q = source.kind === 'playbook' ? PLAYBOOK_OUTBOX.byId : EXECUTION_OUTBOX.byId;
+  const q =
+    source.kind === 'playbook'
+      ? PLAYBOOK_OUTBOX.byId
+      : source.kind === 'task'
+        ? TASK_OUTBOX.byId
+        : EXECUTION_OUTBOX.byId;
   const col = db.collection<PendingDoc>(OUTBOX_COLLECTIONS[source.kind]);
   const projection = { _id: 1, tenant_code: 1, audit_pending: 1, deleted_at: 1 } as const;
   if (source.tombstone) {

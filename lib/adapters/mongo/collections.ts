@@ -21,6 +21,8 @@ export const COLLECTIONS = {
   webhooks: 'playbook_webhooks',
   /** One schedule per playbook (_id = `tenant_code/playbook_name`), with its next slot. */
   schedules: 'playbook_schedules',
+  /** Durable timers (docs/durable-waits.md): _id derived from (tenant, run, task, attempt, kind). */
+  timers: 'timers',
 } as const;
 
 export type CollectionName = (typeof COLLECTIONS)[keyof typeof COLLECTIONS];
@@ -32,6 +34,8 @@ export interface IndexSpec {
   unique?: boolean;
   /** Only documents that have the key's field are in the index. */
   sparse?: boolean;
+  /** A partial index: only documents matching this filter are in it (queries must name its fields). */
+  partial?: Readonly<Record<string, unknown>>;
   /** A TTL index: documents expire this long after the (date) key's value. */
   expireAfterSeconds?: (settings: IndexSettings) => number;
 }
@@ -145,6 +149,30 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: runSchedules' due schedules of every tenant, earliest slot first (disabled ones have none).
   { collection: COLLECTIONS.schedules, name: 'next_run', key: { next_run_at: 1, _id: 1 } },
+  // Ours: GET /approvals, a tenant's tasks waiting for an answer, oldest first. Partial: only tasks in
+  // status `waiting` are in it, so it holds the open questions, not every task ever run.
+  {
+    collection: COLLECTIONS.tasks,
+    name: 'task_waiting_since',
+    key: { tenant_code: 1, 'wait.kind': 1, 'wait.since': 1, _id: 1 },
+    partial: { status: 'waiting' },
+  },
+  // Ours: a callback token's task, by the token's SHA-256 (approval tasks only: sparse).
+  {
+    collection: COLLECTIONS.tasks,
+    name: 'task_token_hash',
+    key: { 'approval.token_hash': 1 },
+    unique: true,
+    sparse: true,
+  },
+  // Ours: task documents carrying audit entries (an approval's answer) not yet copied into the log.
+  { collection: COLLECTIONS.tasks, name: 'task_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  // Ours: fireTimers' sweep, every tenant: the timers to arm or send again, earliest first (done ones have none).
+  { collection: COLLECTIONS.timers, name: 'timer_sweep', key: { sweep_at: 1, _id: 1 } },
+  // Ours: a run's timers (cancelled with it).
+  { collection: COLLECTIONS.timers, name: 'timer_run', key: { tenant_code: 1, peid: 1 } },
+  // Ours: done timers (fired, cancelled, abandoned) are removed a week after they were done.
+  { collection: COLLECTIONS.timers, name: 'timer_expiry', key: { done_date: 1 }, expireAfterSeconds: () => 7 * 86_400 },
 ];
 
 /** The options MongoDB stores for `spec` under `settings`. */
@@ -153,6 +181,7 @@ export function indexOptions(spec: IndexSpec, settings: IndexSettings) {
     name: spec.name,
     ...(spec.unique ? { unique: true } : {}),
     ...(spec.sparse ? { sparse: true } : {}),
+    ...(spec.partial ? { partialFilterExpression: { ...spec.partial } } : {}),
     ...(spec.expireAfterSeconds ? { expireAfterSeconds: spec.expireAfterSeconds(settings) } : {}),
   };
 }

@@ -46,7 +46,8 @@ export function createRedriveStore(db: Db): RunRedrive {
                   ? { item_successor: r.item_successor }
                   : {}),
               },
-              ...(r.item_successor === null ? { $unset: { item_successor: '' } } : {}),
+              // An approval asks again (new question, token and deadline), a delay waits again.
+              $unset: { wait: '', approval: '', ...(r.item_successor === null ? { item_successor: '' } : {}) },
             },
           },
         })),

@@ -12,17 +12,17 @@ import type { TaskDoc } from './run-filters.js';
 
 /**
  * The condition "in one of `phases`": statuses as they are, except `running`, which is a claimed
- * task (a claim set) or a waiting one (no claim) unless both are wanted.
+ * task (a claim set) or an unclaimed one (no claim) unless both are wanted.
  */
 export function phaseFilter(phases: readonly TaskPhase[]): Filter<TaskDoc> {
   const claimed = phases.includes('claimed');
-  const waiting = phases.includes('waiting');
-  const statuses: TaskStatus[] = phases.filter((p): p is Exclude<TaskPhase, 'claimed' | 'waiting'> => {
-    return p !== 'claimed' && p !== 'waiting';
+  const unclaimed = phases.includes('unclaimed');
+  const statuses: TaskStatus[] = phases.filter((p): p is Exclude<TaskPhase, 'claimed' | 'unclaimed'> => {
+    return p !== 'claimed' && p !== 'unclaimed';
   });
-  if (claimed && waiting) statuses.push('running');
+  if (claimed && unclaimed) statuses.push('running');
   const byStatus = statuses.length === 1 ? { status: statuses[0] } : { status: { $in: statuses } };
-  const running = claimed === waiting ? undefined : { status: 'running', claim: waiting ? null : { $ne: null } };
+  const running = claimed === unclaimed ? undefined : { status: 'running', claim: unclaimed ? null : { $ne: null } };
   if (!running) return byStatus as Filter<TaskDoc>;
   return (statuses.length === 0 ? running : { $or: [byStatus, running] }) as Filter<TaskDoc>;
 }
@@ -50,7 +50,7 @@ export const TASK_FILTERS = {
   decide(ref: RunRef, taskId: string): Filter<TaskDoc> {
     return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.decide.from) };
   },
-  /** `finishWait`: a task waiting without a claim. */
+  /** `finishWait`: a running task without a claim (a loop for its items, a task for its child run). */
   finishWait(ref: RunRef, taskId: string): Filter<TaskDoc> {
     return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.finishWait.from) };
   },

@@ -38,6 +38,9 @@ describe('playbookSchema', () => {
       name: 'types',
       tasks: [
         { id: 'd', type: 'delay', config: { seconds: 900 } },
+        { id: 'dl', type: 'delay', config: { seconds: 2_592_000 } },
+        { id: 'du', type: 'delay', config: { until: '{{ alert.at }}' } },
+        { id: 'a', type: 'approval', config: { prompt: 'Block?' } },
         { id: 'n', type: 'noop', config: {} },
         { id: 't', type: 'transform', config: { expression: '1' } },
         {
@@ -53,7 +56,7 @@ describe('playbookSchema', () => {
   it('rejects out-of-range numbers', () => {
     const result = playbookSchema.safeParse({
       name: 'p',
-      tasks: [{ id: 'd', type: 'delay', config: { seconds: 901 }, timeout_ms: 0, retry: { max_attempts: 11 } }],
+      tasks: [{ id: 'd', type: 'delay', config: { seconds: 2_592_001 }, timeout_ms: 0, retry: { max_attempts: 11 } }],
     });
     expect(result.success).toBe(false);
     const paths = result.error?.issues.map((i) => i.path.join('.'));

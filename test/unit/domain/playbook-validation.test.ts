@@ -63,7 +63,7 @@ describe('parsePlaybook', () => {
   it('rejects an unknown task type naming the allowed ones', () => {
     const issues = issuesOf(playbookWith([{ id: 'a', type: 'email' }]));
     expect(issues).toEqual([
-      { path: 'tasks[0].type', message: 'must be one of: http, transform, noop, delay, playbook' },
+      { path: 'tasks[0].type', message: 'must be one of: http, transform, noop, delay, playbook, approval' },
     ]);
   });
 
