@@ -158,6 +158,49 @@ describe('the life of an approval', () => {
   });
 });
 
+describe('an approval per item of a loop', () => {
+  it('each item asks its own question; the loop finishes once every item is answered', async () => {
+    await h.createPlaybook({
+      name: 'approve-each',
+      tasks: [
+        {
+          id: 'approve',
+          type: 'approval',
+          for_each: 'alert.ips',
+          config: {
+            prompt: 'Block {{ item }}?',
+            notify: {
+              method: 'POST',
+              url: `${h.stub.url}/ok/notify`,
+              body: { text: '{{ approval.prompt }}', peid: '{{ execution.peid }}' },
+            },
+          },
+        },
+      ],
+    });
+    const peid = await h.startRun('approve-each', { ips: ['198.51.100.1', '198.51.100.2'] });
+    const list = async () =>
+      (
+        (await api('GET', '/approvals', { token: h.tokenA })).body as {
+          items: Array<{ peid: string; task_id: string; prompt: string }>;
+        }
+      ).items.filter((i) => i.peid === peid);
+    for (let i = 0; i < 200 && (await list()).length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect((await list()).map((i) => [i.task_id, i.prompt]).sort()).toEqual([
+      ['approve[0]', 'Block 198.51.100.1?'],
+      ['approve[1]', 'Block 198.51.100.2?'],
+    ]);
+    expect((await respond(peid, { choice: 'approve' }, h.tokenA, 'approve[1]')).status).toBe(200);
+    expect((await respond(peid, { choice: 'reject' }, h.tokenA, 'approve[0]')).status).toBe(200);
+    const done = await h.waitFinished(peid);
+    expect(done.execution_status).toBe('completed');
+    expect(done.tasks[0]?.output).toEqual([
+      expect.objectContaining({ choice: 'reject', by: 'analyst-a' }),
+      expect.objectContaining({ choice: 'approve', by: 'analyst-a' }),
+    ]);
+  });
+});
+
 describe('the timeout', () => {
   it('applies on_timeout (by `timeout`) when its message reaches the consumer at the deadline', async () => {
     const { peid, token, until } = await waitingRun();
