@@ -86,7 +86,10 @@ export async function afterEnd(
     // The timers of its waiting tasks (now cancelled) end with it; a timer's message already on its
     // way finds nothing to do. A completed run has none left open: each was fired, or completed
     // when its approval was answered first.
-    await Promise.all([stopChildRuns(deps.runs, [refOf(run)], status, now), deps.timers?.cancelRun(refOf(run), now)]);
+    await Promise.all([
+      stopChildRuns(deps.runs, [refOf(run)], status, now, deps.timers),
+      deps.timers?.cancelRun(refOf(run), now),
+    ]);
   }
   const wake = opts.wake ? resumeMessage(run) : undefined;
   if (wake) await deps.queue.send([wake]);
@@ -94,15 +97,16 @@ export async function afterEnd(
 
 /**
  * Cancels the sub-playbook runs of `parents` that still run, level by level down the tree (a
- * few bulk operations per level), and cancels their open tasks. Children that already ended
- * (other than completed) are walked too, so a cascade cut short is finished by the next one.
- * Returns how many runs this call cancelled.
+ * few bulk operations per level), and cancels their open tasks (and, with `timers`, their
+ * durable timers). Children that already ended (other than completed) are walked too, so a
+ * cascade cut short is finished by the next one. Returns how many runs this call cancelled.
  */
 export async function stopChildRuns(
   runs: RunEnds,
   parents: RunRef[],
   status: Exclude<EndStatus, 'completed'>,
   now: number,
+  timers?: Pick<TimerStore, 'cancelRun'>,
 ): Promise<number> {
   let level = parents;
   let stopped = 0;
@@ -115,6 +119,7 @@ export async function stopChildRuns(
       message: depth === 0 ? `the run that started it was ${status}` : 'a run above it was cancelled',
     });
     await runs.cancelOpenTasks(children.map(refOf), now);
+    if (timers) await Promise.all(children.map((c) => timers.cancelRun(refOf(c), now)));
     stopped += running.length;
     level = children.map(refOf);
   }

@@ -294,6 +294,33 @@ describe('cancelling a waiting run', () => {
   });
 });
 
+describe('an approval in a sub-playbook', () => {
+  it("waits in the child run; cancelling the parent cancels the child's question, timer and token", async () => {
+    await h.createPlaybook({
+      name: 'ask-in-child',
+      tasks: [{ id: 'child', type: 'playbook', config: { name: 'approve-block' } }],
+    });
+    const parent = await h.startRun('ask-in-child', ALERT);
+    const asked = async () =>
+      ((await api('GET', '/approvals', { token: h.tokenA })).body as { items: Array<{ peid: string }> }).items;
+    const before = new Set((await asked()).map((i) => i.peid));
+    let child: string | undefined;
+    for (let i = 0; i < 200 && !child; i++) {
+      child = (await asked()).map((q) => q.peid).find((p) => !before.has(p) && notificationsOf(h, p).length > 0);
+      if (!child) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(child).toBeDefined();
+    const token = await tokenOf(h, child as string);
+    expect((await h.execution(parent)).tasks[0]?.status).toBe('running');
+    expect((await api('POST', `/executions/${parent}/cancel`, { token: h.tokenA })).status).toBe(202);
+    const stopped = await h.waitFinished(child as string);
+    expect(stopped).toMatchObject({ execution_status: 'cancelled', error: { code: 'PARENT_ENDED' } });
+    expect(stopped.tasks.find((t) => t.task_id === 'approve')?.status).toBe('cancelled');
+    expect(await timerOf(child as string)).toMatchObject({ state: 'cancelled' });
+    expect((await api('GET', `/callbacks/${token}`)).status).toBe(404);
+  });
+});
+
 describe('exactly one answer wins', () => {
   it('two analysts, a callback, the timeout and a cancellation at once, on runs the pipeline took to waiting', async () => {
     const outcomes: string[] = [];
