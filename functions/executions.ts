@@ -10,6 +10,7 @@ import { executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
 import { httpHandler } from '../lib/lambda/http.js';
 import { handlerPrelude } from '../lib/lambda/prelude.js';
+import { timerStore } from '../lib/wiring/approvals.js';
 import { auditLog } from '../lib/wiring/audit.js';
 import { redriveDeps } from '../lib/wiring/maintenance.js';
 import { runStore, taskQueue } from '../lib/wiring/runs.js';
@@ -45,7 +46,8 @@ export const handler = httpHandler(async (event) => {
     case 'POST /executions/{peid}/cancel': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
       const audit = { outbox: auditLog(), actor: sub };
-      const status = await cancelRun(runStore(), { tenant_code, peid }, Date.now(), taskQueue(), audit);
+      const ref = { tenant_code, peid };
+      const status = await cancelRun(runStore(), ref, Date.now(), taskQueue(), audit, timerStore());
       return jsonResponse(202, { peid, execution_status: status });
     }
     case 'POST /executions/{peid}/redrive': {

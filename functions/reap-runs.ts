@@ -1,4 +1,7 @@
-/** Scheduled: unstick runs without progress (lost messages, dead workers) and fail runs past their maximum age. */
+/**
+ * Scheduled: unstick runs without progress (lost messages, dead workers, waits whose timer never
+ * acted) and fail runs past their maximum age (time spent waiting does not count).
+ */
 import { getConfig } from '../lib/config.js';
 import { sweepAudit } from '../lib/engine/audit.js';
 import { type ReapReport, reapRuns } from '../lib/engine/reap-runs.js';
@@ -8,7 +11,7 @@ import { logger } from '../lib/observability.js';
 import { auditLog } from '../lib/wiring/audit.js';
 import { reapDeps } from '../lib/wiring/maintenance.js';
 
-handlerPrelude(['mongo', 'queue', 'reaper', 'audit']);
+handlerPrelude(['mongo', 'queue', 'reaper', 'audit', 'timers']);
 
 export const handler = scheduledHandler(async (): Promise<ReapReport> => {
   const cfg = getConfig('reaper');
@@ -16,6 +19,8 @@ export const handler = scheduledHandler(async (): Promise<ReapReport> => {
     staleAfterMs: cfg.REAP_STALE_AFTER_MS,
     maxRunAgeMs: cfg.RUN_MAX_AGE_MS,
     limit: cfg.REAP_BATCH_LIMIT,
+    // A waiting task this long past its deadline has lost its timer's messages: fired here.
+    waitGraceMs: getConfig('timers').TIMER_REARM_GRACE_MS,
   });
   logger.info('reaper sweep', { ...report });
   // Also: audit entries left pending by writers that died (docs/audit.md).

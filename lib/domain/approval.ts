@@ -21,6 +21,8 @@ export interface TaskWait {
   kind: WaitKind;
   since: number;
   until: number;
+  /** When the wait ended (answered, timed out, its time reached); absent while waiting, or if it was cancelled. */
+  ended_at?: number;
 }
 
 /** The recorded answer; `choice` is null only for a timeout that fails the task. */

@@ -1,8 +1,9 @@
 /**
  * Renders a run timeline as a standalone SVG document: a Gantt chart with one row per
- * task (bar from started_at to finished_at, coloured by status), dependency edges, the
+ * task (bar from started_at to finished_at, coloured by status; a durable wait, for a
+ * person's answer or a timer, as a dashed bar of its own), dependency edges, the
  * critical path highlighted, and a header with the run time, the critical path's task
- * time and the engine overhead. Pure and dependency-free; every piece of text is
+ * time, its waits and the engine overhead. Pure and dependency-free; every piece of text is
  * escaped, and characters XML cannot carry at all are dropped, so the output is
  * well-formed whatever a task error says. No scripts, no external references.
  */
@@ -13,6 +14,7 @@ export const STATUS_COLORS: Readonly<Record<string, string>> = {
   succeeded: '#2e7d32',
   failed: '#c62828',
   running: '#1565c0',
+  waiting: '#7b1fa2',
   queued: '#90a4ae',
   pending: '#cfd8dc',
   skipped: '#bdbdbd',
@@ -21,6 +23,8 @@ export const STATUS_COLORS: Readonly<Record<string, string>> = {
 const UNKNOWN_COLOR = '#9e9e9e';
 const CRITICAL_COLOR = '#ff8f00';
 const EDGE_COLOR = '#90a4ae';
+/** A durable wait (an approval's answer, a long delay's timer): dashed, light, whatever the task's status. */
+const WAIT_COLOR = '#7b1fa2';
 
 const LABEL_W = 200;
 const CHART_W = 760;
@@ -29,7 +33,7 @@ const ROW_H = 24;
 const BAR_H = 14;
 const HEADER_H = 92;
 const AXIS_H = 22;
-const LEGEND_H = 30;
+const LEGEND_H = 48;
 const MAX_TEXT = 160;
 
 /**
@@ -79,15 +83,16 @@ function n(x: number): string {
   return Number.isFinite(x) ? String(Math.round(x * 10) / 10) : '0';
 }
 
-/** Milliseconds for people: 850 ms, 12.3 s, 4 min 05 s. */
+/** Milliseconds for people: 850 ms, 12.3 s, 4 min 05 s, 3 h 07 min, 2 d 04 h (a wait may last days). */
 export function formatMs(ms: number): string {
   const sign = ms < 0 ? '-' : '';
   const a = Math.abs(ms);
   if (a < 1000) return `${sign}${Math.round(a)} ms`;
   if (a < 60_000) return `${sign}${(a / 1000).toFixed(a < 10_000 ? 2 : 1)} s`;
-  const min = Math.floor(a / 60_000);
-  const s = Math.round((a % 60_000) / 1000);
-  return `${sign}${min} min ${String(s).padStart(2, '0')} s`;
+  const two = (x: number) => String(x).padStart(2, '0');
+  if (a < 3_600_000) return `${sign}${Math.floor(a / 60_000)} min ${two(Math.floor((a % 60_000) / 1000))} s`;
+  if (a < 86_400_000) return `${sign}${Math.floor(a / 3_600_000)} h ${two(Math.floor((a % 3_600_000) / 60_000))} min`;
+  return `${sign}${Math.floor(a / 86_400_000)} d ${two(Math.floor((a % 86_400_000) / 3_600_000))} h`;
 }
 
 /** A "nice" tick step so the axis has about `target` ticks. */
@@ -128,6 +133,7 @@ export function renderTimelineSvg(tl: Timeline): string {
     1,
     tl.run_ms,
     ...placed.flatMap((p) => [p.start ?? 0, p.end ?? 0]).filter((x) => Number.isFinite(x)),
+    ...tl.tasks.map((task) => (task.wait ? task.wait.since - tl.createddate + task.wait.ms : 0)),
   );
   const x = (ms: number) => LABEL_W + (Math.min(Math.max(ms, 0), span) / span) * CHART_W;
   const chartTop = HEADER_H + AXIS_H;
@@ -151,7 +157,7 @@ export function renderTimelineSvg(tl: Timeline): string {
     '<g class="header">',
     `<text x="12" y="22" font-size="15" font-weight="bold">${t(`${tl.playbook_name} — run ${tl.peid}`)}</text>`,
     `<text x="12" y="42">${t(`status: ${tl.execution_status}${tl.error ? ` (${tl.error.code}: ${tl.error.message})` : ''}`)}</text>`,
-    `<text x="12" y="62">${t(`run time: ${formatMs(tl.run_ms)}${tl.execution_status === 'running' ? ' (so far)' : ''} · critical-path task time: ${formatMs(tl.critical_path_task_ms)} · engine overhead: ${formatMs(tl.engine_overhead_ms)}`)}</text>`,
+    `<text x="12" y="62">${t(`run time: ${formatMs(tl.run_ms)}${tl.execution_status === 'running' ? ' (so far)' : ''} · critical-path task time: ${formatMs(tl.critical_path_task_ms)}${tl.critical_path_wait_ms > 0 ? ` · waiting (answers, timers): ${formatMs(tl.critical_path_wait_ms)}` : ''} · engine overhead: ${formatMs(tl.engine_overhead_ms)}`, 200)}</text>`,
     `<text x="12" y="80" fill="${CRITICAL_COLOR}">${t(`critical path: ${tl.critical_path.length > 0 ? tl.critical_path.join(' → ') : '(none)'}`, 200)}</text>`,
     '</g>',
   );
@@ -216,6 +222,9 @@ export function renderTimelineSvg(tl: Timeline): string {
       `${task.task_id} (${task.type}): ${task.status}`,
       task.duration_ms === null ? null : `task time ${formatMs(task.duration_ms)}`,
       task.offset_ms === null ? 'never started' : `started at +${formatMs(task.offset_ms)}`,
+      task.wait
+        ? `waited ${formatMs(task.wait.ms)} (${task.wait.kind}${task.wait.ended_at === null && task.status === 'waiting' ? ', still waiting' : ''}; until +${formatMs(task.wait.until - tl.createddate)})`
+        : null,
       task.attempts > 1 ? `${task.attempts} attempts (the last one is shown)` : null,
       task.critical ? 'on the critical path' : null,
       task.error ? `${task.error.code}: ${task.error.message}` : null,
@@ -225,7 +234,18 @@ export function renderTimelineSvg(tl: Timeline): string {
     const cy = y(p.row);
     out.push(`<g class="task" data-task-id="${escapeXml(task.task_id)}" data-status="${escapeXml(task.status)}">`);
     out.push(`<title>${t(tip, 600)}</title>`);
-    if (p.start !== null && p.end !== null) {
+    const wait = task.wait;
+    if (wait) {
+      // The wait, since..its end (or now), dashed: time neither the task nor the engine spent.
+      const wx = x(wait.since - tl.createddate);
+      const ww = Math.max(2, x(wait.since - tl.createddate + wait.ms) - wx);
+      out.push(
+        `<rect class="wait" x="${n(wx)}" y="${n(cy - BAR_H / 2)}" width="${n(ww)}" height="${BAR_H}" rx="2" fill="${WAIT_COLOR}" fill-opacity="0.18" stroke="${WAIT_COLOR}" stroke-width="1.5" stroke-dasharray="4,2"/>`,
+      );
+    }
+    // A task still waiting, or cancelled while waiting, has no time of its own to draw besides its wait.
+    const onlyWaited = wait !== null && wait.ended_at === null;
+    if (!onlyWaited && p.start !== null && p.end !== null) {
       const x1 = x(p.start);
       const w = Math.max(2, x(p.end) - x1);
       const stroke = task.critical ? ` stroke="${CRITICAL_COLOR}" stroke-width="3"` : '';
@@ -243,7 +263,7 @@ export function renderTimelineSvg(tl: Timeline): string {
           `<rect x="${n(wx)}" y="${n(cy - BAR_H / 2)}" width="${n(Math.max(2, x1 + w - wx))}" height="${BAR_H}" rx="2" fill="${color}"/>`,
         );
       }
-    } else if (p.end !== null) {
+    } else if (!onlyWaited && p.end !== null) {
       // Never started (skipped or cancelled): a hollow marker where it was decided.
       const cx = x(p.end);
       out.push(
@@ -252,6 +272,7 @@ export function renderTimelineSvg(tl: Timeline): string {
     }
     const note = [
       task.status,
+      wait ? `waited ${formatMs(wait.ms)}` : null,
       task.duration_ms === null ? null : formatMs(task.duration_ms),
       task.attempts > 1 ? `×${task.attempts}` : null,
       task.error ? task.error.code : null,
@@ -281,6 +302,8 @@ export function renderTimelineSvg(tl: Timeline): string {
     `<text x="${lx + 16}" y="${n(legendY)}">critical path</text>`,
     `<rect x="${lx + 110}" y="${n(legendY - 9)}" width="12" height="10" fill="${STATUS_COLORS.succeeded}" fill-opacity="0.3"/>`,
     `<text x="${lx + 126}" y="${n(legendY)}">engine time inside a claim (solid: the task's own time)</text>`,
+    `<rect x="12" y="${n(legendY + 9)}" width="12" height="10" fill="${WAIT_COLOR}" fill-opacity="0.18" stroke="${WAIT_COLOR}" stroke-width="1.5" stroke-dasharray="4,2"/>`,
+    `<text x="28" y="${n(legendY + 18)}">waiting for an answer or a timer (an approval, a delay over 900 s): neither task nor engine time</text>`,
     '</g>',
     '</svg>',
   );

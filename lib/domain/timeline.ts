@@ -1,7 +1,8 @@
 /**
  * The timeline of one run: where each task sat in time, the run's critical path,
- * and the engine's own overhead along it. Pure: it takes the run and its tasks as
- * plain values and a `now` for runs still in progress.
+ * the time it spent waiting (for a person's answer or a durable timer) and the
+ * engine's own overhead along it. Pure: it takes the run and its tasks as plain
+ * values and a `now` for runs still in progress.
  */
 
 /** What the timeline needs of the run. */
@@ -26,6 +27,20 @@ export interface TimelineTaskInput {
   finished_at: number | null;
   duration_ms: number | null;
   error: { code: string; message: string } | null;
+  /** A durable wait (status `waiting`, or waited): an approval for its answer, a long delay for its time. */
+  wait?: { kind: string; since: number; until: number; ended_at?: number } | undefined;
+}
+
+/** A task's durable wait on the timeline. */
+export interface TimelineWait {
+  kind: string;
+  since: number;
+  /** Its deadline (an approval's timeout) or the delay's end. */
+  until: number;
+  /** When it ended (answered, timed out, time reached); null while waiting, or if the task was cancelled waiting. */
+  ended_at: number | null;
+  /** Time spent waiting: since to ended_at, or to the cancellation, or to now while it waits. */
+  ms: number;
 }
 
 export interface TimelineTask {
@@ -43,6 +58,8 @@ export interface TimelineTask {
   offset_ms: number | null;
   critical: boolean;
   error: { code: string; message: string } | null;
+  /** Its durable wait, if it waited (the task's own time, `duration_ms`, is only the attempt that applied the end). */
+  wait: TimelineWait | null;
 }
 
 export interface Timeline {
@@ -61,7 +78,9 @@ export interface Timeline {
   critical_path: string[];
   /** Sum of the task time of the tasks on the critical path. */
   critical_path_task_ms: number;
-  /** run_ms - critical_path_task_ms: what the engine itself spent along the path. */
+  /** Sum of the durable waits (answers, timers) of the tasks on the critical path: neither task nor engine time. */
+  critical_path_wait_ms: number;
+  /** run_ms - critical_path_task_ms - critical_path_wait_ms: what the engine itself spent along the path. */
   engine_overhead_ms: number;
   error: { code: string; message: string } | null;
 }
@@ -102,6 +121,15 @@ function timingOf(task: TimelineTaskInput, now: number): Timing {
   return { task, started, end, taskMs };
 }
 
+/** A task's durable wait as of `now` (null if it never waited). */
+export function waitOf(task: TimelineTaskInput, now: number): TimelineWait | null {
+  const w = task.wait;
+  if (!w) return null;
+  const ended = w.ended_at ?? null;
+  const stop = ended ?? (task.status === 'waiting' ? now : (task.finished_at ?? w.since));
+  return { kind: w.kind, since: w.since, until: w.until, ended_at: ended, ms: Math.max(0, stop - w.since) };
+}
+
 /**
  * Orders candidates: a task that started beats one that never did (a skipped or
  * cancelled task is on the path only when nothing that ran could be); then the later
@@ -140,15 +168,15 @@ function pick(candidates: Timing[]): Timing | undefined {
  * not decide its end: the path ends at the last task that finished by `completeddate`
  * (all tasks are considered if none did, e.g. when clocks of two workers disagree).
  *
- * Returns the path first to last, and the sum of its task times (see `timingOf`: a
+ * Returns the path first to last, the sum of its task times (see `timingOf`: a
  * retried task counts only its last attempt, so earlier attempts and backoff waits
- * fall into the engine overhead).
+ * fall into the engine overhead) and the sum of its tasks' durable waits (`waitOf`).
  */
 export function criticalPath(
   run: Pick<TimelineRunInput, 'execution_status' | 'completeddate'>,
   tasks: readonly TimelineTaskInput[],
   now: number,
-): { path: string[]; taskMs: number } {
+): { path: string[]; taskMs: number; waitMs: number } {
   const timings = tasks.map((t) => timingOf(t, now));
   const byId = new Map(timings.map((t) => [t.task.task_id, t]));
   let ends = timings.filter((t) => t.end !== null);
@@ -173,21 +201,26 @@ export function criticalPath(
       pick(gating.filter((d) => d.started)) ?? pick(deps.filter((d) => d.started)) ?? pick(gating) ?? pick(deps);
   }
   const path = reversed.reverse();
-  return { path: path.map((t) => t.task.task_id), taskMs: path.reduce((sum, t) => sum + t.taskMs, 0) };
+  return {
+    path: path.map((t) => t.task.task_id),
+    taskMs: path.reduce((sum, t) => sum + t.taskMs, 0),
+    waitMs: path.reduce((sum, t) => sum + (waitOf(t.task, now)?.ms ?? 0), 0),
+  };
 }
 
 /**
  * The timeline of a run (see `criticalPath` for the path). `run_ms` is the run's time
  * so far (completeddate - createddate once it ended), and `engine_overhead_ms` is
- * run_ms minus the critical path's task time: the time the engine itself spent along
- * the path (queueing and delivery, claims, result writes, fan-in, completing the run),
- * plus the retry waits of retried tasks on it. For a cancelled run it also includes the
- * wait until the cancel.
+ * run_ms minus the critical path's task time and durable waits (a person's answer, a
+ * timer: neither is the engine's doing): the time the engine itself spent along the path
+ * (queueing and delivery, claims, result writes, fan-in, completing the run), plus the
+ * retry waits of retried tasks on it and short delays (those the queue holds). For a
+ * cancelled run it also includes the wait until the cancel.
  */
 export function buildTimeline(run: TimelineRunInput, tasks: readonly TimelineTaskInput[], now: number): Timeline {
   const sorted = [...tasks].sort((a, b) => a.task_seq - b.task_seq);
   const run_ms = Math.max(0, (run.completeddate ?? now) - run.createddate);
-  const { path, taskMs } = criticalPath(run, sorted, now);
+  const { path, taskMs, waitMs } = criticalPath(run, sorted, now);
   const onPath = new Set(path);
   return {
     peid: run.peid,
@@ -210,10 +243,12 @@ export function buildTimeline(run: TimelineRunInput, tasks: readonly TimelineTas
       offset_ms: t.started_at === null ? null : t.started_at - run.createddate,
       critical: onPath.has(t.task_id),
       error: t.error,
+      wait: waitOf(t, now),
     })),
     critical_path: path,
     critical_path_task_ms: taskMs,
-    engine_overhead_ms: run_ms - taskMs,
+    critical_path_wait_ms: waitMs,
+    engine_overhead_ms: run_ms - taskMs - waitMs,
     error: run.error,
   };
 }

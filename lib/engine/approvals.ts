@@ -16,14 +16,18 @@ import { approvalResponded, taskSource } from './audit-entries.js';
 import { taskKey } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
 import type { TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
 import type { TaskRef, WaitingCursor, WaitingTask, WaitStore } from './ports/waits.js';
 import { taskMessage } from './task-messages.js';
+import { timerIdOf, timerMessage } from './timers.js';
 
 export interface ApprovalDeps {
   waits: WaitStore;
   queue: TaskQueue;
   audit: AuditOutbox;
   clock: () => number;
+  /** The approvals' timeout timers: an answered approval's is completed (it has nothing left to do). */
+  timers?: Pick<TimerStore, 'complete'>;
 }
 
 /** An open question as GET /approvals lists it (never its token). */
@@ -87,6 +91,18 @@ async function afterAnswer(deps: ApprovalDeps, task: WaitingTask, answer: Approv
       task_id: task.task_id,
       error: err as Error,
     });
+  }
+  if (deps.timers) {
+    // Its timeout will find the task answered: done now rather than sent for nothing at the deadline.
+    const ref = { tenant_code: task.tenant_code, peid: task.peid, task_id: task.task_id };
+    const id = timerIdOf(timerMessage({ ...ref, attempt: task.attempts, kind: 'approval_timeout' })) as string;
+    await deps.timers.complete(id, answer.at).catch((err: unknown) =>
+      logger.warn('approval answered; its timeout timer fires later and finds nothing to do', {
+        peid: task.peid,
+        task_id: task.task_id,
+        error: err as Error,
+      }),
+    );
   }
   await recordAudit(deps.audit, taskSource(task), approvalResponded(task, answer, actor));
   metrics.addMetric('ApprovalsAnswered', MetricUnit.Count, 1);

@@ -12,6 +12,7 @@ import type { RunEnds } from './ports/run-ends.js';
 import type { RunRecords } from './ports/run-records.js';
 import type { TaskClaims } from './ports/task-claims.js';
 import type { TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import { parseTaskMessage } from './task-messages.js';
 
@@ -20,6 +21,8 @@ export interface DeadLetterDeps {
   queue: TaskQueue;
   deadLetters: DeadLetterStore;
   clock: () => number;
+  /** The failed runs' durable timers, cancelled with them. */
+  timers?: Pick<TimerStore, 'cancelRun'>;
 }
 
 /**

@@ -19,12 +19,14 @@ import { type BatchItem, claimAndLoad, parseBatch } from './batch/intake.js';
 import { settleItems, startLoops } from './batch/loops.js';
 import { planResults, resultWrite } from './batch/results.js';
 import { recordWaits, resumeWaiting } from './batch/sub-playbook-waits.js';
+import { type BatchWaits, handleTimerMessages, takeTimerMessages } from './batch/waits.js';
 import { type ExecutionRecord, isGraphTask, isLoopItem, type TaskRecord, taskKey } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
 import type { IntegrationClient } from './ports/integrations.js';
 import type { RunStore } from './ports/run-store.js';
 import type { SecretResolver } from './ports/secrets.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
 import { cancelLateWaits, closeAndComplete, wakeParentsOfEnded } from './run-lifecycle.js';
 
 export { fanInKeys, planFanIn } from './batch/fan-in.js';
@@ -45,6 +47,10 @@ export interface ExecuteBatchDeps {
   children?: ChildRunDeps;
   /** Work a run and its sub-playbook runs may create together (work-budget.ts); default 5,000. */
   workBudget?: number;
+  /** Durable timers (approval timeouts, long delays), cancelled when their run ends. */
+  timers?: TimerStore;
+  /** Durable waits (batch/waits.ts, with `timers`); without them approvals and long delays fail UNSUPPORTED. */
+  waits?: BatchWaits;
 }
 
 export interface BatchResult {
@@ -62,8 +68,11 @@ export async function executeBatch(
   remainingTimeMs: number,
   inlineDepth = 0,
 ): Promise<BatchResult> {
-  const { jobs, unparsable } = parseBatch(items);
-  if (jobs.length === 0) return { failedMessageIds: unparsable };
+  // Timers' messages apply their effect on their own (batch/waits.ts), alongside the pipeline.
+  const { timed, rest } = takeTimerMessages(items);
+  const timers = handleTimerMessages(deps, timed);
+  const { jobs, unparsable } = parseBatch(rest);
+  if (jobs.length === 0) return { failedMessageIds: [...unparsable, ...(await timers)] };
   const token = deps.newToken();
   const start = deps.clock();
   const deadline = start + Math.max(1_000, remainingTimeMs - WRITE_RESERVE_MS);
@@ -80,7 +89,7 @@ export async function executeBatch(
   // A run that ended meanwhile may have cancelled its open tasks before these started to wait.
   await cancelLateWaits(
     deps.runs,
-    [...ran.waits, ...ran.expansions].map((w) => w.task),
+    [...ran.waits, ...ran.expansions].map((w) => w.task).concat(ran.waiting),
     deps.clock(),
   );
 
@@ -123,7 +132,7 @@ export async function executeBatch(
     const left = deadline - deps.clock() + WRITE_RESERVE_MS;
     await runInline(deps.queue, inline, left, (next, ms) => executeBatch(deps, next, ms, inlineDepth + 1));
   }
-  return { failedMessageIds: [...unparsable, ...batch.later] };
+  return { failedMessageIds: [...unparsable, ...batch.later, ...(await timers)] };
 }
 
 /**

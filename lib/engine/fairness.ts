@@ -148,6 +148,11 @@ export function createFairness(deps: FairnessDeps): Fairness {
         run.push(item); // executeBatch reports it as failed (it reaches the DLQ).
         continue;
       }
+      // A timer's message holds no slot: one read and one conditional update, no integration call.
+      if (msg.timer !== undefined) {
+        run.push(item);
+        continue;
+      }
       const key = taskKey(msg.peid, msg.task_id);
       const tenant = byTenant.get(msg.tenant_code) ?? new Map<string, Parsed[]>();
       byTenant.set(msg.tenant_code, tenant);

@@ -189,7 +189,9 @@ export function newTaskRecord(
  * The task state machine. A task's phase is its status, with `running` split in two: held by a
  * worker's claim (a token and a lease: `claimed`), or `unclaimed` (a loop waiting for its items,
  * a `playbook` task for its child run). The status `waiting` (an approval for its answer, a long
- * delay for its timer) is a phase of its own. Every change of phase is one of TASK_TRANSITIONS, made by
+ * delay for its timer, holding no claim) is a phase of its own: entered from `claimed` by the
+ * holder (startWait), left for `queued` by exactly one of an answer, the timeout or the delay's
+ * end (each conditional on `waiting`), or for `cancelled`/`failed` with its run. Every change of phase is one of TASK_TRANSITIONS, made by
  * one conditional single-document update: the adapters' filters are built from these lists
  * (lib/adapters/mongo/task-filters.ts, checked by test/unit/task-filters.test.ts).
  */
@@ -224,6 +226,14 @@ export const TASK_TRANSITIONS = {
   wait: { from: ['claimed'], to: ['unclaimed'] },
   /** A waiting task gets its result (or, for a child run, its retry), once. */
   finishWait: { from: ['unclaimed'], to: ['succeeded', 'failed', 'queued'] },
+  /** The holder starts a durable wait (an approval's question, a long delay's timer) and releases its claim. */
+  startWait: { from: ['claimed'], to: ['waiting'] },
+  /** An analyst or a callback answers an approval before its deadline; its next attempt applies the answer. */
+  answer: { from: ['waiting'], to: ['queued'] },
+  /** An approval's deadline passed: its timer records `on_timeout` as the answer (or none: the task fails). */
+  timeout: { from: ['waiting'], to: ['queued'] },
+  /** A long delay's time came: its timer ends the wait; the next attempt succeeds. */
+  endDelay: { from: ['waiting'], to: ['queued'] },
   /** A run's end cancels what has not started and what waits; a running claim finishes on its own. */
   cancel: { from: ['pending', 'queued', 'unclaimed', 'waiting'], to: ['cancelled'] },
   /** A dead-lettered message fails its task unless it has finished. */

@@ -5,7 +5,12 @@
  * idempotently, the claim dedupes —, undecided dependents of finished tasks are
  * decided, a task waiting for a child run that has ended is woken again (its
  * wake-up was lost), a sub-playbook run whose parent has ended is cancelled,
- * and a run older than the maximum age is failed. Finished runs are never
+ * a task `waiting` past its deadline whose timer never acted is fired
+ * (reap-waits.ts), and a run older than the maximum age is failed, unless one
+ * of its tasks waits (its age counts from its last wait's end). A run whose
+ * open tasks all wait before their deadlines is healthy: only looked at (its
+ * queued tasks, e.g. an answered approval whose message was lost, are still
+ * re-sent). Finished runs are never
  * touched. Runs are read without outputs or item values, and each is handled
  * on its own: one that cannot be handled is logged and counted, the sweep goes on.
  */
@@ -18,6 +23,9 @@ import type { ItemState, RunRecords } from './ports/run-records.js';
 import type { StaleRunFinder } from './ports/stale-runs.js';
 import type { TaskClaims } from './ports/task-claims.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
+import type { WaitStore } from './ports/waits.js';
+import { ageStart, fireOverdueWaits, hasWaitingTask, overdueWaits } from './reap-waits.js';
 import { closeAndComplete, endRun, PARENT_ENDED } from './run-lifecycle.js';
 import { taskMessage } from './task-messages.js';
 
@@ -27,15 +35,20 @@ export interface ReapDeps {
   queue: TaskQueue;
   clock: () => number;
   newToken: () => string;
+  /** Tasks in status `waiting` and their timers (without them, overdue waits are left to their timers). */
+  waits?: WaitStore;
+  timers?: TimerStore;
 }
 
 export interface ReapOptions {
   /** A run (and a queued task) without progress for this long is examined. */
   staleAfterMs: number;
-  /** A run older than this is failed (RUN_TIMEOUT). */
+  /** A run older than this is failed (RUN_TIMEOUT), unless a task of it waits; waiting time does not count. */
   maxRunAgeMs: number;
   /** Runs examined per invocation. */
   limit: number;
+  /** A waiting task this long past its deadline has lost its timer: the reaper fires it (default 0). */
+  waitGraceMs?: number;
 }
 
 export interface ReapReport {
@@ -49,6 +62,8 @@ export interface ReapReport {
   resumed: number;
   /** Sub-playbook runs cancelled because their parent had ended. */
   stopped: number;
+  /** Waiting tasks past their deadline (and grace) whose timeout or delay end this sweep applied. */
+  fired: number;
   /** Runs that could not be handled (logged); the others were. */
   failed: number;
 }
@@ -64,6 +79,7 @@ export async function reapRuns(deps: ReapDeps, opts: ReapOptions): Promise<ReapR
     timedOut: 0,
     resumed: 0,
     stopped: 0,
+    fired: 0,
     failed: 0,
   };
   const stale = await deps.stale.findStaleRuns(now - opts.staleAfterMs, opts.limit);
@@ -92,7 +108,13 @@ async function reapRun(
   report: ReapReport,
 ): Promise<void> {
   const ref = { tenant_code: exec.tenant_code, peid: exec.peid };
-  if (now - exec.createddate > opts.maxRunAgeMs) {
+  const [tasks, items] = await Promise.all([
+    deps.runs.listGraphTasks(ref, { outputs: false }),
+    deps.runs.listItemStates(ref),
+  ]);
+  const all = [...tasks, ...items];
+  // Waiting for a person or a timer is not a stall: such a run's age counts from its last wait's end.
+  if (!hasWaitingTask(all) && now - ageStart(exec.createddate, all) > opts.maxRunAgeMs) {
     const error = { code: 'RUN_TIMEOUT', message: `run exceeded ${opts.maxRunAgeMs} ms` };
     if (await endRun(deps, exec, 'failed', now, error)) report.timedOut += 1;
     return;
@@ -106,12 +128,8 @@ async function reapRun(
       return;
     }
   }
-  const [tasks, items] = await Promise.all([
-    deps.runs.listGraphTasks(ref, { outputs: false }),
-    deps.runs.listItemStates(ref),
-  ]);
   const messages = new Map<string, OutgoingTaskMessage>();
-  for (const t of [...tasks, ...items]) {
+  for (const t of all) {
     // Queued long ago and never claimed: its message was lost (delays are at most 900 s, below the bound).
     if (t.status === 'queued' && now - t.updateddate > opts.staleAfterMs) {
       messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts + 1, 0));
@@ -121,9 +139,15 @@ async function reapRun(
       messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
     }
   }
-  for (const t of await endedWaits(deps.runs, ref, [...tasks, ...items])) {
+  for (const t of await endedWaits(deps.runs, ref, all)) {
     messages.set(taskKey(t.peid, t.task_id), taskMessage(t, t.attempts, 0));
     report.resumed += 1;
+  }
+  // Waits past their deadline whose timer never acted (it sends the task's next attempt itself).
+  const overdue = overdueWaits(all, now, opts.waitGraceMs ?? 0);
+  if (overdue.length > 0 && deps.waits && deps.timers) {
+    const waitDeps = { waits: deps.waits, timers: deps.timers, queue: deps.queue, clock: deps.clock };
+    report.fired += await fireOverdueWaits(waitDeps, overdue);
   }
   // Dependents of finished tasks that were never decided (a crash between result and fan-in).
   const finished = new Set(tasks.filter((t) => isTerminalTask(t.status)).map((t) => t.task_id));

@@ -1,8 +1,9 @@
 /**
  * How a run ends, in one place. Its status changes once (finishRun, conditional on `running`);
- * then, each step idempotent: its unstarted tasks (and tasks waiting on loop items or a child
- * run) are cancelled, its sub-playbook runs still running are cancelled through every level
- * (`PARENT_ENDED`), and the parent task waiting for it (on a sub-playbook run) is woken.
+ * then, each step idempotent: its unstarted tasks (and tasks waiting on loop items, a child run,
+ * an answer or a timer, their callback tokens with them) are cancelled, its sub-playbook runs
+ * still running are cancelled through every level (`PARENT_ENDED`), its durable timers are
+ * cancelled (unless it completed), and the parent task waiting for it (on a sub-playbook run) is woken.
  *
  * The steps after the status change run again whenever ending the run is attempted again: a
  * redelivered task message of the ended run, a retried cancel, a dead letter handed over again.
@@ -15,11 +16,14 @@ import { type ExecutionRecord, type RunRef, runDone, type TaskError } from './mo
 import type { RunEnds } from './ports/run-ends.js';
 import type { RunRecords } from './ports/run-records.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
 import { taskMessage } from './task-messages.js';
 
 export interface LifecycleDeps {
   runs: RunEnds;
   queue: TaskQueue;
+  /** The run's durable timers (approval timeouts, long delays), cancelled when it ends. */
+  timers?: Pick<TimerStore, 'cancelRun'>;
 }
 
 export type EndStatus = 'completed' | 'failed' | 'cancelled';
@@ -79,7 +83,13 @@ export async function afterEnd(
 ): Promise<void> {
   if (status !== 'completed') {
     await deps.runs.cancelOpenTasks([refOf(run)], now);
-    await stopChildRuns(deps.runs, [refOf(run)], status, now);
+    // The timers of its waiting tasks (now cancelled) end with it; a timer's message already on its
+    // way finds nothing to do. A completed run has none left open: each was fired, or completed
+    // when its approval was answered first.
+    await Promise.all([
+      stopChildRuns(deps.runs, [refOf(run)], status, now, deps.timers),
+      deps.timers?.cancelRun(refOf(run), now),
+    ]);
   }
   const wake = opts.wake ? resumeMessage(run) : undefined;
   if (wake) await deps.queue.send([wake]);
@@ -87,15 +97,16 @@ export async function afterEnd(
 
 /**
  * Cancels the sub-playbook runs of `parents` that still run, level by level down the tree (a
- * few bulk operations per level), and cancels their open tasks. Children that already ended
- * (other than completed) are walked too, so a cascade cut short is finished by the next one.
- * Returns how many runs this call cancelled.
+ * few bulk operations per level), and cancels their open tasks (and, with `timers`, their
+ * durable timers). Children that already ended (other than completed) are walked too, so a
+ * cascade cut short is finished by the next one. Returns how many runs this call cancelled.
  */
 export async function stopChildRuns(
   runs: RunEnds,
   parents: RunRef[],
   status: Exclude<EndStatus, 'completed'>,
   now: number,
+  timers?: Pick<TimerStore, 'cancelRun'>,
 ): Promise<number> {
   let level = parents;
   let stopped = 0;
@@ -108,6 +119,7 @@ export async function stopChildRuns(
       message: depth === 0 ? `the run that started it was ${status}` : 'a run above it was cancelled',
     });
     await runs.cancelOpenTasks(children.map(refOf), now);
+    if (timers) await Promise.all(children.map((c) => timers.cancelRun(refOf(c), now)));
     stopped += running.length;
     level = children.map(refOf);
   }
@@ -116,7 +128,7 @@ export async function stopChildRuns(
 
 /**
  * After tasks of some runs started to wait without a claim (a sub-playbook task for its child, a
- * loop for its items): the open tasks of those runs that have ended meanwhile are cancelled. A
+ * loop for its items, an approval for its answer, a long delay for its timer): the open tasks of those runs that have ended meanwhile are cancelled. A
  * run's end cancels its open tasks after its status changed; a wait recorded after that
  * cancellation would stay `running` for ever. The wait was recorded before this read, so either
  * the end's cancellation saw it, or this read sees the end.

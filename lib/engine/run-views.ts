@@ -20,6 +20,11 @@ export interface TaskView {
   output_omitted?: true;
   /** A test run's task that finished with its mock instead of running. */
   mocked?: true;
+  /**
+   * A task that waits, or waited, durably (status `waiting`: an approval for its answer, a long
+   * delay for its time): since when, until when (an approval's deadline), and when it ended.
+   */
+  wait?: { kind: 'approval' | 'delay'; since: number; until: number; ended_at: number | null };
 }
 
 export interface ItemView {

@@ -9,6 +9,7 @@ import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
 import type { RunEnds } from './ports/run-ends.js';
 import type { ExecutionQuery, ItemState, RunRecords } from './ports/run-records.js';
 import type { TaskQueue } from './ports/task-queue.js';
+import type { TimerStore } from './ports/timers.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import type { ExecutionSummary, ExecutionView, ItemView, TaskView } from './run-views.js';
 
@@ -48,7 +49,13 @@ function taskView(t: TaskRecord, output: unknown): TaskView {
     finished_at: t.finished_at,
     duration_ms: t.duration_ms,
     ...(t.mocked ? { mocked: true as const } : {}),
+    ...(t.wait ? { wait: waitView(t.wait) } : {}),
   };
+}
+
+/** A task's durable wait as readers see it (never an approval's question, token or answer: see GET /approvals). */
+function waitView(w: NonNullable<TaskRecord['wait']>): NonNullable<TaskView['wait']> {
+  return { kind: w.kind, since: w.since, until: w.until, ended_at: w.ended_at ?? null };
 }
 
 export interface RunRead {
@@ -103,11 +110,11 @@ export async function getExecution(runs: RunRecords, ref: RunRef, limit?: Answer
     });
     byLoop.set(t.item_of, list);
   }
-  // A failed or cancelled run cancels its unstarted tasks right after its own status
+  // A failed or cancelled run cancels its unstarted and waiting tasks right after its own status
   // changes; a read in between shows them as what they are about to become.
   const settled = exec.execution_status === 'failed' || exec.execution_status === 'cancelled';
   const views = tasks.map((t) => {
-    const unstarted = settled && (t.status === 'pending' || t.status === 'queued');
+    const unstarted = settled && (t.status === 'pending' || t.status === 'queued' || t.status === 'waiting');
     const view = unstarted ? { ...taskView(t, null), status: 'cancelled' } : taskView(t, null);
     const list = byLoop.get(t.task_id);
     return list ? { ...view, items: list.sort((a, b) => a.index - b.index) } : view;
@@ -156,7 +163,8 @@ export async function listExecutions(
 }
 
 /**
- * Cancels a running run: its pending and queued tasks become cancelled (running ones finish), its
+ * Cancels a running run: its pending, queued and waiting tasks become cancelled (running ones
+ * finish; a waiting approval's callback token dies with it), its durable timers are cancelled, its
  * sub-playbook runs are cancelled, and a parent task waiting for it is woken (and fails).
  * Cancelling a cancelled run answers the same and repeats what follows the cancellation, so a
  * retry repairs a cancel whose wake-up was lost; a finished run is a conflict. With `audit`, the
@@ -168,18 +176,20 @@ export async function cancelRun(
   now: number,
   queue: TaskQueue,
   audit?: AuditContext,
+  timers?: Pick<TimerStore, 'cancelRun'>,
 ): Promise<'cancelled'> {
+  const lifecycle = { runs, queue, ...(timers ? { timers } : {}) };
   const exec = await runs.getExecution(ref);
   if (!exec) throw new NotFoundError(`execution '${ref.peid}' not found`);
   if (exec.execution_status === 'cancelled') {
-    await afterEnd({ runs, queue }, exec, 'cancelled', now);
+    await afterEnd(lifecycle, exec, 'cancelled', now);
     return 'cancelled';
   }
   if (exec.execution_status !== 'running') {
     throw new ConflictError(`execution '${ref.peid}' already ${exec.execution_status}`);
   }
   const entry = audit && runCancelled(exec, audit.actor, now);
-  const won = await endRun({ runs, queue }, exec, 'cancelled', now, undefined, { wake: true, audit: entry });
+  const won = await endRun(lifecycle, exec, 'cancelled', now, undefined, { wake: true, audit: entry });
   if (won && audit && entry) await recordAudit(audit.outbox, executionSource(ref), entry);
   if (!won) {
     // It ended meanwhile: cancelled by another request, or finished on its own.

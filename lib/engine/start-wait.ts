@@ -91,12 +91,36 @@ export async function startApprovalWait(
     now,
   );
   if (!waiting) return { status: 'lost' };
-  await sendTimerIfDue(deps, timer);
+  await afterWaitStarts(deps, task, timer);
   if (config.notify) {
     const vars = approvalVariables(prompt, config.choices, token, deps.baseUrl);
-    await deps.waits.recordNotify(ref, await sendNotify(deps, task, { ...ctx, approval: vars }, token, deadline));
+    const result = await sendNotify(deps, task, { ...ctx, approval: vars }, token, deadline);
+    await deps.waits.recordNotify(ref, result).catch((err: unknown) =>
+      logger.warn('approval notify result not recorded', {
+        peid: task.peid,
+        task_id: task.task_id,
+        error: err as Error,
+      }),
+    );
   }
   return { status: 'waiting', until };
+}
+
+/**
+ * Once the wait is recorded the worker has let go of the task: what follows must not fail it. A
+ * timer that cannot be sent now stays pending, and the next sweep (fireTimers, every minute) sends it.
+ */
+async function afterWaitStarts(deps: StartWaitDeps, task: TaskRecord, timer: string): Promise<void> {
+  try {
+    await sendTimerIfDue(deps, timer);
+  } catch (err) {
+    logger.warn('timer recorded, not sent; fireTimers sends it', {
+      peid: task.peid,
+      task_id: task.task_id,
+      timer_id: timer,
+      error: err as Error,
+    });
+  }
 }
 
 /** The notify request of an approval task, sent once; never throws (the task waits either way): its status or error. */
@@ -162,6 +186,6 @@ export async function startDelayWait(
   const timer = await recordTimer(deps, { ...ref, attempt: task.attempts, kind: 'delay', due_at: due.due_at });
   const wait = { kind: 'delay' as const, since: now, until: due.due_at };
   if (!(await deps.waits.startWaiting(ref, claimToken, wait, undefined, now))) return { status: 'lost' };
-  await sendTimerIfDue(deps, timer);
+  await afterWaitStarts(deps, task, timer);
   return { status: 'waiting', until: due.due_at };
 }

@@ -30,6 +30,7 @@ export async function getTimeline(runs: RunRecords, ref: RunRef, now: number): P
       finished_at: t.finished_at ?? null,
       duration_ms: t.duration_ms ?? null,
       error: t.error ?? null,
+      wait: t.wait,
     })),
     now,
   );

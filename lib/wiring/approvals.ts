@@ -22,7 +22,13 @@ export const timerStore: () => TimerStore = once(() => createTimerStore(getDb())
 
 /** Answering approvals (the approvals and callbacks functions). */
 export const approvalDeps = once(
-  (): ApprovalDeps => ({ waits: waitStore(), queue: taskQueue(), audit: auditLog(), clock: Date.now }),
+  (): ApprovalDeps => ({
+    waits: waitStore(),
+    queue: taskQueue(),
+    audit: auditLog(),
+    clock: Date.now,
+    timers: timerStore(),
+  }),
 );
 
 /** Arming and sending timers. */

@@ -1,4 +1,4 @@
-/** executeTask: integrations, secrets, sub-playbooks and per-tenant fairness. */
+/** executeTask: integrations, secrets, sub-playbooks, durable waits and per-tenant fairness. */
 import { randomUUID } from 'node:crypto';
 import { createIntegrationClient } from '../adapters/http/integration-client.js';
 import { createTenantSlots } from '../adapters/redis/tenant-slots.js';
@@ -9,6 +9,7 @@ import { getSsm } from '../clients/ssm.js';
 import { getConfig, isLocalStage } from '../config.js';
 import type { ExecuteBatchDeps } from '../engine/execute-batch.js';
 import { createFairness, type Fairness } from '../engine/fairness.js';
+import { timerDeps, timerStore, waitStore } from './approvals.js';
 import { cacheKeyPrefix, playbookCache } from './catalog.js';
 import { once } from './once.js';
 import { runStore, taskQueue } from './runs.js';
@@ -53,6 +54,12 @@ export const executeBatchDeps = once(
       queue: taskQueue(),
       maxDepth: getConfig('engine').SUBPLAYBOOK_MAX_DEPTH,
       workBudget: getConfig('engine').RUN_WORK_BUDGET,
+    },
+    timers: timerStore(),
+    waits: {
+      store: waitStore(),
+      policy: timerDeps().policy,
+      ...(getConfig('approvals').PUBLIC_BASE_URL ? { baseUrl: getConfig('approvals').PUBLIC_BASE_URL } : {}),
     },
   }),
 );

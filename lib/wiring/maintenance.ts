@@ -5,6 +5,7 @@ import { getDb } from '../clients/mongo.js';
 import type { DeadLetterDeps } from '../engine/dead-letters.js';
 import type { ReapDeps } from '../engine/reap-runs.js';
 import type { RedriveDeps } from '../engine/redrive.js';
+import { timerStore, waitStore } from './approvals.js';
 import { auditLog } from './audit.js';
 import { once } from './once.js';
 import { runStore, taskQueue } from './runs.js';
@@ -19,12 +20,20 @@ export const reapDeps = once(
     queue: taskQueue(),
     clock: Date.now,
     newToken: randomUUID,
+    waits: waitStore(),
+    timers: timerStore(),
   }),
 );
 
 /** Dependencies of the dead-letter handler. */
 export const deadLetterDeps = once(
-  (): DeadLetterDeps => ({ runs: runStore(), deadLetters: maintenance(), queue: taskQueue(), clock: Date.now }),
+  (): DeadLetterDeps => ({
+    runs: runStore(),
+    deadLetters: maintenance(),
+    queue: taskQueue(),
+    clock: Date.now,
+    timers: timerStore(),
+  }),
 );
 
 /** Dependencies of redrive. */

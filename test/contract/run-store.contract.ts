@@ -272,6 +272,46 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       expect(await s.childRuns([{ ...parent.ref, tenant_code: 'other' }])).toEqual([]);
     });
 
+    it('waits: readers see a wait but never a token hash; a run end cancels waiting tasks; a reset asks again', async () => {
+      const s = await store();
+      const r = newRun();
+      const loop = r.tasks.find((t) => t.task_id === 'loop') as TaskRecord;
+      const hash = 'f'.repeat(64);
+      const approval = {
+        playbook_name: 'p',
+        prompt: 'Block?',
+        choices: ['approve', 'reject'],
+        approvers: null,
+        on_timeout: 'fail',
+        token_hash: hash,
+        answer: null,
+      };
+      const wait = { kind: 'approval' as const, since: 5, until: 500 };
+      await s.insertRun(
+        r.exec,
+        r.tasks.map((t) => (t.task_id === 'd' ? { ...t, status: 'waiting' as const, attempts: 1, wait, approval } : t)),
+      );
+      const [item] = items(loop, 1) as [TaskRecord];
+      const itemWait = { kind: 'delay' as const, since: 5, until: 900 };
+      await s.insertItems([{ ...item, status: 'waiting', attempts: 1, wait: itemWait }]);
+      const read = async () => (await s.listGraphTasks(r.ref, { outputs: false })).find((t) => t.task_id === 'd');
+      const d = await read();
+      expect(d).toMatchObject({ status: 'waiting', wait, approval: { prompt: 'Block?', answer: null } });
+      expect(JSON.stringify(d)).not.toContain(hash);
+      expect(await s.listItemStates(r.ref)).toEqual([
+        expect.objectContaining({ task_id: 'loop[0]', status: 'waiting', wait: itemWait }),
+      ]);
+      await s.finishRun(r.ref, 'cancelled', 30, 10);
+      await s.cancelOpenTasks([r.ref], 30);
+      expect((await read())?.status).toBe('cancelled');
+      expect((await s.listItemStates(r.ref))[0]?.status).toBe('cancelled');
+      await s.resetTasks(r.ref, [{ task_id: 'd', status: 'queued' }], 40);
+      const reset = await read();
+      expect(reset).toMatchObject({ status: 'queued', attempts: 0 });
+      expect(reset).not.toHaveProperty('wait');
+      expect(reset).not.toHaveProperty('approval');
+    });
+
     it('redrive: resets what did not succeed and reopens the run from the outcome it read, once', async () => {
       const s = await store();
       const r = newRun();

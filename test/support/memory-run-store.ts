@@ -23,6 +23,13 @@ type StoredTask = TaskRecord & { transition_token?: string };
 
 const copy = <T>(v: T): T => structuredClone(v);
 
+/** A task as readers get it: an approval without its callback token's hash. */
+function withoutTokenHash(t: TaskRecord): TaskRecord {
+  if (!t.approval) return t;
+  const { token_hash: _hash, ...approval } = t.approval;
+  return { ...t, approval: approval as NonNullable<TaskRecord['approval']> };
+}
+
 /** `obj` without the named keys. */
 function omit<T extends object>(obj: T, keys: string[]): T {
   const out = { ...obj } as Record<string, unknown>;
@@ -51,6 +58,7 @@ const ITEM_STATE_FIELDS = [
   'duration_ms',
   'updateddate',
   'child_peid',
+  'wait',
   'item_of',
   'item_index',
 ] as const;
@@ -155,7 +163,7 @@ export function createMemoryRunStore(): MemoryRunStore {
       return ofRuns([ref])
         .filter(isGraphTask)
         .sort((a, b) => a.task_seq - b.task_seq)
-        .map((t) => ({ ...out(t), ...(opts.outputs ? {} : { output_json: null }) }));
+        .map((t) => withoutTokenHash({ ...out(t), ...(opts.outputs ? {} : { output_json: null }) }));
     },
     async listItemStates(ref) {
       return ofRuns([ref])
@@ -298,6 +306,9 @@ export function createMemoryRunStore(): MemoryRunStore {
         const t = taskOf(ref, r.task_id);
         if (!t || !canTransition('reset', t)) continue;
         Object.assign(t, { status: r.status, ...NOT_STARTED, updateddate: now });
+        // An approval asks again (new question, token and deadline), a delay waits again.
+        delete t.wait;
+        delete t.approval;
         if (r.open_items !== undefined) t.open_items = [...r.open_items];
         if (r.item_successor === null) delete t.item_successor;
         else if (r.item_successor !== undefined) t.item_successor = r.item_successor;

@@ -42,10 +42,27 @@ const FILTERS: Record<TaskTransition, () => object> = {
   wait: () => TASK_FILTERS.heldBy(ref, 'x', TOKEN),
   decide: () => TASK_FILTERS.decide(ref, 'x'),
   finishWait: () => TASK_FILTERS.finishWait(ref, 'x'),
+  startWait: () => TASK_FILTERS.startWait(ref, 'x', TOKEN),
+  answer: () => TASK_FILTERS.answer(ref, 'x', NOW, 'hash'),
+  timeout: () => TASK_FILTERS.timeout(ref, 'x', 2, NOW),
+  endDelay: () => TASK_FILTERS.endDelay(ref, 'x', 2, NOW),
   cancel: () => TASK_FILTERS.cancel('t', ['p']),
   failDeadLetter: () => TASK_FILTERS.failDeadLetter(ref, 'x'),
   reset: () => TASK_FILTERS.reset(ref, 'x'),
 };
+
+/**
+ * What a task in any phase also holds for the transitions that read more than the phase: the
+ * wait an answer or a timer looks for (an approval answered before its deadline, an approval or
+ * a delay whose time has come), so only the phase decides whether they match.
+ */
+const CONTEXT: Partial<Record<TaskTransition, Record<string, unknown>>> = {
+  answer: { wait: { kind: 'approval', since: 0, until: NOW + 1 }, approval: { token_hash: 'hash' } },
+  timeout: { wait: { kind: 'approval', since: 0, until: NOW } },
+  endDelay: { wait: { kind: 'delay', since: 0, until: NOW } },
+};
+const docFor = (name: TaskTransition, phase: TaskPhase, extra: Record<string, unknown> = {}) =>
+  docIn(phase, { ...CONTEXT[name], ...extra });
 
 /** sift is CommonJS: its tester is the `default` of what the default import gives. */
 const tester = sift.default;
@@ -59,12 +76,13 @@ describe('task filters against the model', () => {
   for (const name of Object.keys(TASK_TRANSITIONS) as TaskTransition[]) {
     it(`${name}: matches exactly the phases it may start from`, () => {
       const from = TASK_TRANSITIONS[name].from as readonly TaskPhase[];
-      const matched = TASK_PHASES.filter((p) => matches(FILTERS[name](), docIn(p)));
+      const matched = TASK_PHASES.filter((p) => matches(FILTERS[name](), docFor(name, p)));
       expect(matched).toEqual(TASK_PHASES.filter((p) => from.includes(p)));
     });
 
     it(`${name}: never matches another tenant's task`, () => {
-      for (const p of TASK_PHASES) expect(matches(FILTERS[name](), docIn(p, { tenant_code: 'other' }))).toBe(false);
+      for (const p of TASK_PHASES)
+        expect(matches(FILTERS[name](), docFor(name, p, { tenant_code: 'other' }))).toBe(false);
     });
   }
 
@@ -78,6 +96,40 @@ describe('task filters against the model', () => {
 
   it('result and wait: only the holder of the claim', () => {
     expect(matches(FILTERS.result(), docIn('claimed', { claim: { token: 'other', until: NOW + 1 } }))).toBe(false);
+  });
+
+  it('startWait: only the holder of the claim', () => {
+    expect(matches(FILTERS.startWait(), docIn('claimed', { claim: { token: 'other', until: NOW + 1 } }))).toBe(false);
+  });
+
+  it('answer: an approval before its deadline only, and a callback only with its own token', () => {
+    const waiting = (wait: object, extra: object = {}) => docIn('waiting', { wait, ...extra });
+    const open = { kind: 'approval', since: 0, until: NOW + 1 };
+    expect(matches(FILTERS.answer(), waiting(open, { approval: { token_hash: 'hash' } }))).toBe(true);
+    expect(matches(FILTERS.answer(), waiting({ ...open, until: NOW }, { approval: { token_hash: 'hash' } }))).toBe(
+      false,
+    );
+    expect(matches(FILTERS.answer(), waiting({ ...open, kind: 'delay' }, { approval: { token_hash: 'hash' } }))).toBe(
+      false,
+    );
+    expect(matches(FILTERS.answer(), waiting(open, { approval: { token_hash: 'other' } }))).toBe(false);
+    // An analyst (no token) answers whatever the token.
+    expect(matches(TASK_FILTERS.answer(ref, 'x', NOW), waiting(open, { approval: { token_hash: 'other' } }))).toBe(
+      true,
+    );
+  });
+
+  it('timeout and endDelay: only at their attempt, their time reached, for their kind of wait', () => {
+    const at = (kind: string, until: number, attempts = 2) =>
+      docIn('waiting', { wait: { kind, since: 0, until }, attempts });
+    expect(matches(FILTERS.timeout(), at('approval', NOW))).toBe(true);
+    expect(matches(FILTERS.timeout(), at('approval', NOW + 1))).toBe(false);
+    expect(matches(FILTERS.timeout(), at('approval', NOW, 3))).toBe(false);
+    expect(matches(FILTERS.timeout(), at('delay', NOW))).toBe(false);
+    expect(matches(FILTERS.endDelay(), at('delay', NOW - 5))).toBe(true);
+    expect(matches(FILTERS.endDelay(), at('delay', NOW + 1))).toBe(false);
+    expect(matches(FILTERS.endDelay(), at('delay', NOW, 1))).toBe(false);
+    expect(matches(FILTERS.endDelay(), at('approval', NOW))).toBe(false);
   });
 
   it('phaseFilter matches exactly the phases it is given, for every set of phases', () => {

@@ -294,6 +294,90 @@ describe('timeline SVG', () => {
     expect(formatMs(12_345)).toBe('12.3 s');
     expect(formatMs(245_000)).toBe('4 min 05 s');
     expect(formatMs(-20)).toBe('-20 ms');
+    expect(formatMs(3 * 3_600_000 + 7 * 60_000 + 59_000)).toBe('3 h 07 min');
+    expect(formatMs(2 * 86_400_000 + 4 * 3_600_000)).toBe('2 d 04 h');
+  });
+});
+
+describe('durable waits on the timeline', () => {
+  const H = 3_600_000;
+  /** An approval asked at +20 (claimed at +10), answered at +2 h; its applying attempt ran +2 h + 30..+2 h + 40. */
+  const answered = () =>
+    ran('approve', ['score'], 2 * H + 30, 2 * H + 40, {
+      type: 'approval',
+      attempts: 2,
+      wait: { kind: 'approval', since: T0 + 20, until: T0 + 24 * H, ended_at: T0 + 2 * H },
+    });
+
+  it('counts the wait on the critical path as waiting, not as engine overhead', () => {
+    const tasks = [ran('score', [], 2, 12), answered(), ran('block', ['approve'], 2 * H + 50, 2 * H + 80)];
+    const tl = buildTimeline(run('completed', 2 * H + 90), tasks, T0 + 3 * H);
+    expect(tl.critical_path).toEqual(['score', 'approve', 'block']);
+    expect(tl.tasks.find((t) => t.task_id === 'approve')?.wait).toEqual({
+      kind: 'approval',
+      since: T0 + 20,
+      until: T0 + 24 * H,
+      ended_at: T0 + 2 * H,
+      ms: 2 * H - 20,
+    });
+    expect(tl.critical_path_wait_ms).toBe(2 * H - 20);
+    expect(tl.critical_path_task_ms).toBe(8 + 8 + 28);
+    // What is left is the engine's: queueing, claims and writes between the tasks, and after the answer.
+    expect(tl.engine_overhead_ms).toBe(2 * H + 90 - (2 * H - 20) - 44);
+    expect(tl.engine_overhead_ms).toBeLessThan(200);
+  });
+
+  it('counts a wait in progress up to now, and a wait cancelled up to its cancellation', () => {
+    const waiting = {
+      ...answered(),
+      status: 'waiting',
+      attempts: 1,
+      started_at: T0 + 10,
+      finished_at: null,
+      duration_ms: null,
+      wait: { kind: 'approval', since: T0 + 20, until: T0 + 24 * H },
+    };
+    const now = T0 + 5 * H;
+    const live = buildTimeline(run('running', null), [ran('score', [], 2, 12), waiting], now);
+    expect(live.critical_path).toEqual(['score', 'approve']);
+    const approve = (tl: ReturnType<typeof buildTimeline>) => tl.tasks.find((t) => t.task_id === 'approve');
+    expect(approve(live)?.wait).toMatchObject({ ended_at: null, ms: 5 * H - 20 });
+    expect(live.engine_overhead_ms).toBe(5 * H - 8 - (5 * H - 20));
+    const cancelled = { ...waiting, status: 'cancelled', finished_at: T0 + H };
+    const ended = buildTimeline(run('cancelled', H), [ran('score', [], 2, 12), cancelled], now);
+    expect(approve(ended)?.wait).toMatchObject({ ended_at: null, ms: H - 20 });
+    expect(ended.critical_path_wait_ms).toBe(H - 20);
+  });
+
+  it('draws the wait as a dashed bar of its own, in the legend and the header', () => {
+    const waiting = {
+      ...answered(),
+      status: 'waiting',
+      attempts: 1,
+      started_at: T0 + 10,
+      finished_at: null,
+      duration_ms: null,
+      wait: { kind: 'approval', since: T0 + 20, until: T0 + 24 * H },
+    };
+    const svg = renderTimelineSvg(
+      buildTimeline(run('running', null), [ran('score', [], 2, 12), waiting], T0 + 20 + 26 * 60_000),
+    );
+    assertWellFormed(svg);
+    const bar = /<g class="task" data-task-id="approve" data-status="waiting">([\s\S]*?)<\/g>/.exec(svg)?.[1] ?? '';
+    // Only the wait is drawn for a task still waiting: no bar of task time.
+    expect(bar.match(/<rect /g)).toHaveLength(1);
+    expect(bar).toContain('class="wait"');
+    expect(bar).toContain('stroke-dasharray="4,2"');
+    expect(bar).toContain('waited 26 min 00 s (approval, still waiting; until +1 d 00 h)');
+    expect(svg).toContain('waiting (answers, timers): 26 min 00 s');
+    expect(svg).toContain('waiting for an answer or a timer');
+    // An answered approval: its wait, and the attempt that applied the answer.
+    const done = renderTimelineSvg(
+      buildTimeline(run('completed', 2 * H + 90), [ran('score', [], 2, 12), answered()], T0 + 3 * H),
+    );
+    const doneBar = /data-task-id="approve" data-status="succeeded">([\s\S]*?)<\/g>/.exec(done)?.[1] ?? '';
+    expect(doneBar.match(/<rect /g)?.length).toBeGreaterThanOrEqual(2);
+    expect(doneBar).toContain('class="wait"');
   });
 });
 

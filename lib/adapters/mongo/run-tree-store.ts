@@ -52,6 +52,7 @@ const ITEM_STATE_PROJECTION = {
   duration_ms: 1,
   updateddate: 1,
   child_peid: 1,
+  wait: 1,
   item_of: 1,
   item_index: 1,
 } as const;
@@ -70,7 +71,13 @@ export function createRunTreeStore(db: Db): RunTreeStore {
           .find(
             indexed(RUN_TREE_QUERIES.graphTasksInOrder, graphOnly({ peid: ref.peid, tenant_code: ref.tenant_code })),
             {
-              projection: { _id: 0, transition_token: 0, ...(opts.outputs ? {} : { output_json: 0 }) },
+              // Never a callback token's hash: readers, the reaper and redrive have no use for it.
+              projection: {
+                _id: 0,
+                transition_token: 0,
+                'approval.token_hash': 0,
+                ...(opts.outputs ? {} : { output_json: 0 }),
+              },
             },
           )
           .sort(sortOf(RUN_TREE_QUERIES.graphTasksInOrder))

@@ -63,6 +63,43 @@ export const TASK_FILTERS = {
   failDeadLetter(ref: RunRef, taskId: string): Filter<TaskDoc> {
     return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.failDeadLetter.from) };
   },
+  /** `startWait`: the claimed task, only by the holder of the claim. */
+  startWait(ref: RunRef, taskId: string, token: string): Filter<TaskDoc> {
+    return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.startWait.from), 'claim.token': token };
+  },
+  /**
+   * `answer`: an approval still waiting before its deadline (`until` after `now`); a callback also
+   * names its token's hash, so a token answers only its own question.
+   */
+  answer(ref: RunRef, taskId: string, now: number, tokenHash?: string): Filter<TaskDoc> {
+    return {
+      ...byKey(ref, taskId),
+      ...phaseFilter(TASK_TRANSITIONS.answer.from),
+      'wait.kind': 'approval',
+      'wait.until': { $gt: now },
+      ...(tokenHash === undefined ? {} : { 'approval.token_hash': tokenHash }),
+    } as Filter<TaskDoc>;
+  },
+  /** `timeout`: an approval still waiting at the timer's attempt, its deadline reached at `now`. */
+  timeout(ref: RunRef, taskId: string, attempt: number, now: number): Filter<TaskDoc> {
+    return {
+      ...byKey(ref, taskId),
+      ...phaseFilter(TASK_TRANSITIONS.timeout.from),
+      attempts: attempt,
+      'wait.kind': 'approval',
+      'wait.until': { $lte: now },
+    } as Filter<TaskDoc>;
+  },
+  /** `endDelay`: a delay still waiting at the timer's attempt, its time reached at `now`. */
+  endDelay(ref: RunRef, taskId: string, attempt: number, now: number): Filter<TaskDoc> {
+    return {
+      ...byKey(ref, taskId),
+      ...phaseFilter(TASK_TRANSITIONS.endDelay.from),
+      attempts: attempt,
+      'wait.kind': 'delay',
+      'wait.until': { $lte: now },
+    } as Filter<TaskDoc>;
+  },
   /** `reset`: a task a redrive may reset (a succeeded one keeps its output). */
   reset(ref: RunRef, taskId: string): Filter<TaskDoc> {
     return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.reset.from) };

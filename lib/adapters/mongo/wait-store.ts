@@ -13,6 +13,7 @@ import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
 import type { TaskDoc } from './run-filters.js';
+import { TASK_FILTERS } from './task-filters.js';
 
 const T = COLLECTIONS.tasks;
 
@@ -23,7 +24,16 @@ export const WAIT_QUERIES = defineQueries('waits', {
     collection: T,
     index: ID_INDEX,
     prefix: ['_id'],
-    residual: ['tenant_code', 'status', 'attempts', 'wait.kind', 'wait.until', 'approval.token_hash', 'claim.token'],
+    residual: [
+      'tenant_code',
+      'status',
+      'attempts',
+      'wait.kind',
+      'wait.until',
+      'approval.token_hash',
+      'claim',
+      'claim.token',
+    ],
   },
   // The token is the credential: its task is found whatever the tenant (the hash is unique).
   byTokenHash: { collection: T, index: 'task_token_hash', prefix: ['approval.token_hash'] },
@@ -77,7 +87,10 @@ export function createWaitStore(db: Db): WaitStore {
     const doc = await timedDbCall(() =>
       tasks.findOneAndUpdate(
         indexed(WAIT_QUERIES.waitingById, filter),
-        { $set: { ...set, status: 'queued', updateddate: now }, ...(audit ? { $push: { audit_pending: audit } } : {}) },
+        {
+          $set: { ...set, status: 'queued', 'wait.ended_at': now, updateddate: now },
+          ...(audit ? { $push: { audit_pending: audit } } : {}),
+        },
         { returnDocument: 'after', projection: PROJECTION },
       ),
     );
@@ -105,13 +118,7 @@ export function createWaitStore(db: Db): WaitStore {
 
     recordAnswer(ref, guard, answer, audit) {
       return leaveWaiting(
-        {
-          ...byKey(ref),
-          status: 'waiting',
-          'wait.kind': 'approval',
-          'wait.until': { $gt: guard.now },
-          ...(guard.tokenHash === undefined ? {} : { 'approval.token_hash': guard.tokenHash }),
-        },
+        TASK_FILTERS.answer(ref, ref.task_id, guard.now, guard.tokenHash),
         { 'approval.answer': answer },
         guard.now,
         audit,
@@ -119,28 +126,19 @@ export function createWaitStore(db: Db): WaitStore {
     },
 
     recordTimeout(ref, attempt, now, answer: ApprovalAnswer) {
-      return leaveWaiting(
-        { ...byKey(ref), status: 'waiting', attempts: attempt, 'wait.kind': 'approval', 'wait.until': { $lte: now } },
-        { 'approval.answer': answer },
-        now,
-      );
+      return leaveWaiting(TASK_FILTERS.timeout(ref, ref.task_id, attempt, now), { 'approval.answer': answer }, now);
     },
 
     endDelay(ref, attempt, now) {
-      return leaveWaiting(
-        { ...byKey(ref), status: 'waiting', attempts: attempt, 'wait.kind': 'delay', 'wait.until': { $lte: now } },
-        {},
-        now,
-      );
+      return leaveWaiting(TASK_FILTERS.endDelay(ref, ref.task_id, attempt, now), {}, now);
     },
 
     async startWaiting(ref, claimToken, wait, approval, now) {
       // index: _id; only the worker holding the claim records the wait
       const res = await timedDbCall(() =>
-        tasks.updateOne(
-          indexed(WAIT_QUERIES.waitingById, { ...byKey(ref), status: 'running', 'claim.token': claimToken }),
-          { $set: { status: 'waiting', claim: null, wait, updateddate: now, ...(approval ? { approval } : {}) } },
-        ),
+        tasks.updateOne(indexed(WAIT_QUERIES.waitingById, TASK_FILTERS.startWait(ref, ref.task_id, claimToken)), {
+          $set: { status: 'waiting', claim: null, wait, updateddate: now, ...(approval ? { approval } : {}) },
+        }),
       );
       return res.matchedCount === 1;
     },

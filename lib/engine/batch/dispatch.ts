@@ -1,7 +1,8 @@
 /**
  * Running the claimed tasks of a batch, all at once: a test run's mocked task finishes with its
  * mock; a loop task evaluates its list (its items are written by loops.ts); a `playbook` task
- * starts its child run (and waits, sub-playbook-waits.ts); any other task runs (run-task.ts).
+ * starts its child run (and waits, sub-playbook-waits.ts); an approval not answered yet, or a
+ * delay too long for the queue, starts its durable wait (waits.ts); any other task runs (run-task.ts).
  */
 import { logger } from '../../observability.js';
 import { expandForEach, itemContext } from '../for-each.js';
@@ -15,8 +16,9 @@ import { buildContext, runTask, type TaskOutcome, type TemplateContext, taskFail
 import { chargeItems } from '../work-budget.js';
 import type { Ran } from './results.js';
 import { startChild } from './sub-playbook-waits.js';
+import { startTaskWait, type WaitStageDeps, waitToStart } from './waits.js';
 
-export interface DispatchDeps {
+export interface DispatchDeps extends WaitStageDeps {
   runs: WorkCounter;
   integrations: IntegrationClient;
   clock: () => number;
@@ -31,6 +33,8 @@ export interface Dispatched {
   expansions: Array<{ task: TaskRecord; items: unknown[] }>;
   /** `playbook` tasks whose child run started: they wait for it. */
   waits: Array<{ task: TaskRecord; childPeid: string }>;
+  /** Tasks that now wait in status `waiting` (an approval, a long delay): no result to write. */
+  waiting: TaskRecord[];
 }
 
 export async function dispatch(
@@ -49,7 +53,7 @@ export async function dispatch(
     }
     return ctx;
   };
-  const out: Dispatched = { ran: [], expansions: [], waits: [] };
+  const out: Dispatched = { ran: [], expansions: [], waits: [], waiting: [] };
   const began = deps.clock();
   // One task's exception is that task's failure, never the batch's (a failed batch is redelivered
   // whole: every other tenant's integration would be called again).
@@ -77,6 +81,17 @@ export async function dispatch(
         return undefined;
       }
       const taskCtx = isGraphTask(task) ? ctx : itemContext(ctx, task);
+      const wait = waitToStart(task);
+      if (wait) {
+        const started = await startTaskWait(deps, wait, task, exec, taskCtx, deadline);
+        // Waiting, or another worker took the attempt over: nothing to write, the task stays open.
+        if (started.status === 'lost') return undefined;
+        if (started.status === 'waiting') {
+          out.waiting.push(task);
+          return undefined;
+        }
+        return ran(started);
+      }
       return ran(await runTask(task, taskCtx, deps.integrations, deadline, deps.secrets));
     }),
   );

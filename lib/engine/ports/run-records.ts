@@ -19,6 +19,7 @@ export type ItemState = Pick<
   | 'duration_ms'
   | 'updateddate'
   | 'child_peid'
+  | 'wait'
 > & { item_of: string; item_index: number };
 
 /**
@@ -49,8 +50,8 @@ export interface RunRecords {
   getExecution(ref: RunRef): Promise<ExecutionRecord | null>;
   listExecutions(tenant_code: string, query: ExecutionQuery): Promise<ExecutionRecord[]>;
   /**
-   * A run's graph tasks in task_seq order, never its loop items (at most 200 documents); with
-   * `outputs: false` their outputs are not read (`output_json` is null).
+   * A run's graph tasks in task_seq order, never its loop items (at most 200 documents) nor an
+   * approval's token hash; with `outputs: false` their outputs are not read (`output_json` is null).
    */
   listGraphTasks(ref: RunRef, opts: { outputs: boolean }): Promise<TaskRecord[]>;
   /** The states of every loop item of a run (however many and large), by loop and position. */
