@@ -167,6 +167,9 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: task documents carrying audit entries (an approval's answer) not yet copied into the log.
   { collection: COLLECTIONS.tasks, name: 'task_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  // Ours: webhooks and schedules carrying audit entries (created, set, or a deletion's tombstone) not yet in the log.
+  { collection: COLLECTIONS.webhooks, name: 'webhook_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  { collection: COLLECTIONS.schedules, name: 'schedule_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
   // Ours: fireTimers' sweep, every tenant: the timers to arm or send again, earliest first (done ones have none).
   { collection: COLLECTIONS.timers, name: 'timer_sweep', key: { sweep_at: 1, _id: 1 } },
   // Ours: a run's timers (cancelled with it).
