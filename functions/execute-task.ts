@@ -7,7 +7,7 @@ import { handlerPrelude } from '../lib/lambda/prelude.js';
 import { sqsBatchHandler } from '../lib/lambda/sqs.js';
 import { executeBatchDeps, fairness } from '../lib/wiring/engine.js';
 
-handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness', 'secrets']);
+handlerPrelude(['mongo', 'queue', 'engine', 'redis', 'cache', 'fairness', 'secrets', 'timers']);
 
 export const handler = sqsBatchHandler(async (items, context) => {
   const result = await fairness().run(items, context.getRemainingTimeInMillis(), (admitted) =>

@@ -22,6 +22,9 @@ export const MIN_APPROVAL_TIMEOUT_SECONDS = 60;
 export const MAX_APPROVAL_TIMEOUT_SECONDS = 2_592_000;
 /** Items one `for_each` task may fan out to. */
 export const MAX_FOR_EACH_ITEMS = 1000;
+/** A containment's undo runs by itself this long after its task succeeded: one minute to one year. */
+export const MIN_UNDO_AFTER_SECONDS = 60;
+export const MAX_UNDO_AFTER_SECONDS = 31_536_000;
 
 export const TASK_TYPES = ['http', 'transform', 'noop', 'delay', 'playbook', 'approval'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -115,6 +118,12 @@ const taskBaseShape = {
   for_each: z.string().min(1).max(MAX_RUN_IF_LENGTH).optional(),
   /** At most this many items of a `for_each` task in flight at once. */
   concurrency: z.int().min(1).max(MAX_FOR_EACH_ITEMS).optional(),
+  /**
+   * How to reverse the task (docs/containment.md): an http request, run once per success by a
+   * rollback or when `undo_after_seconds` have passed. Only on http tasks (playbook-validation.ts).
+   */
+  undo: httpConfigSchema.optional(),
+  undo_after_seconds: z.int().min(MIN_UNDO_AFTER_SECONDS).max(MAX_UNDO_AFTER_SECONDS).optional(),
 };
 
 const httpTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('http'), config: httpConfigSchema });

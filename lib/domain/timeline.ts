@@ -14,6 +14,19 @@ export interface TimelineRunInput {
   error: { code: string; message: string } | null;
 }
 
+/** A task's containment and its undo, as the timeline shows them (docs/containment.md). */
+export interface TimelineUndo {
+  status: 'active' | 'undoing' | 'undone' | 'undo_failed';
+  /** What started the undo: a rollback of the run, or its expiry (null while active). */
+  by: 'rollback' | 'expiry' | null;
+  /** When the undo runs by itself; null: only a rollback undoes it. */
+  undo_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  attempts: number;
+  error: { code: string; message: string } | null;
+}
+
 /** What the timeline needs of one task (the stored task record satisfies it). */
 export interface TimelineTaskInput {
   task_seq: number;
@@ -26,6 +39,7 @@ export interface TimelineTaskInput {
   finished_at: number | null;
   duration_ms: number | null;
   error: { code: string; message: string } | null;
+  undo?: TimelineUndo;
 }
 
 export interface TimelineTask {
@@ -43,6 +57,8 @@ export interface TimelineTask {
   offset_ms: number | null;
   critical: boolean;
   error: { code: string; message: string } | null;
+  /** A succeeded task with an undo: its containment and its undo (the bar shows it). */
+  undo?: TimelineUndo;
 }
 
 export interface Timeline {
@@ -210,6 +226,7 @@ export function buildTimeline(run: TimelineRunInput, tasks: readonly TimelineTas
       offset_ms: t.started_at === null ? null : t.started_at - run.createddate,
       critical: onPath.has(t.task_id),
       error: t.error,
+      ...(t.undo ? { undo: { ...t.undo } } : {}),
     })),
     critical_path: path,
     critical_path_task_ms: taskMs,

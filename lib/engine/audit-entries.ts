@@ -39,7 +39,7 @@ export function playbookEntry(
 }
 
 function runEntry(
-  action: 'run.start' | 'run.cancel' | 'run.redrive',
+  action: 'run.start' | 'run.cancel' | 'run.redrive' | 'run.rollback',
   exec: ExecutionRecord,
   actor: string,
   at: number,
@@ -89,6 +89,21 @@ export function runRedriven(
   tasks: number,
 ): AuditEntry {
   return runEntry('run.redrive', exec, actor, at, attempt, { previous_status: exec.execution_status, tasks });
+}
+
+/**
+ * A run's attempt rolled back by `actor`: the run's status when it was (a running run is cancelled
+ * first), and how many containments were still to undo. One per attempt of the run.
+ */
+export function runRolledBack(
+  exec: ExecutionRecord,
+  actor: string,
+  at: number,
+  attempt: number,
+  undos: number,
+  previous_status: string,
+): AuditEntry {
+  return runEntry('run.rollback', exec, actor, at, attempt, { previous_status, undos });
 }
 
 /** The task document a write changed (an approval's answer). */

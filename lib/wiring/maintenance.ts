@@ -5,9 +5,11 @@ import { getDb } from '../clients/mongo.js';
 import type { DeadLetterDeps } from '../engine/dead-letters.js';
 import type { ReapDeps } from '../engine/reap-runs.js';
 import type { RedriveDeps } from '../engine/redrive.js';
+import type { RollbackDeps } from '../engine/rollback.js';
+import { timerDeps } from './approvals.js';
 import { auditLog } from './audit.js';
 import { once } from './once.js';
-import { runStore, taskQueue } from './runs.js';
+import { runStore, taskQueue, undoStore } from './runs.js';
 
 const maintenance = once(() => createMaintenanceStore(getDb()));
 
@@ -24,10 +26,21 @@ export const reapDeps = once(
 
 /** Dependencies of the dead-letter handler. */
 export const deadLetterDeps = once(
-  (): DeadLetterDeps => ({ runs: runStore(), deadLetters: maintenance(), queue: taskQueue(), clock: Date.now }),
+  (): DeadLetterDeps => ({
+    runs: runStore(),
+    deadLetters: maintenance(),
+    queue: taskQueue(),
+    clock: Date.now,
+    undos: undoStore(),
+  }),
 );
 
 /** Dependencies of redrive. */
 export const redriveDeps = once(
   (): RedriveDeps => ({ runs: runStore(), queue: taskQueue(), clock: Date.now, audit: auditLog() }),
+);
+
+/** Dependencies of a rollback (the executions function): the run, its undo states, its rollback's timer. */
+export const rollbackDeps = once(
+  (): RollbackDeps => ({ ...timerDeps(), runs: runStore(), undos: undoStore(), audit: auditLog() }),
 );
