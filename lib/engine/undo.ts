@@ -32,7 +32,7 @@ import type { RunRecords } from './ports/run-records.js';
 import type { SecretResolver } from './ports/secrets.js';
 import type { UndoOutcome, UndoStore, UndoTaskRef } from './ports/undo.js';
 import { driveRollback, readyMessages, rollingBack, undoNodes } from './rollback.js';
-import { buildContext, runTask } from './run-task.js';
+import { buildContext, runTask, type TaskOutcome } from './run-task.js';
 import { completeTimer, type TimerDeps } from './timers.js';
 
 export interface UndoDeps extends TimerDeps {
@@ -137,21 +137,8 @@ async function runUndo(
   n: number,
   deadline: number,
 ): Promise<UndoRun> {
-  const config = task.def.undo;
   const log = { peid: task.peid, tenant_code: task.tenant_code, task_id: task.task_id, undo_attempt: n };
-  // The undo as an http task of its own: same guards, same secret substitution and redaction.
-  const undoTask: TaskRecord = {
-    ...task,
-    def: { ...task.def, type: 'http', config: config ?? { method: 'GET', url: '' }, run_if: undefined },
-  } as TaskRecord;
-  const outcome = config
-    ? await runTask(undoTask, buildContext(exec, graph), deps.integrations, deadline, deps.secrets)
-    : {
-        status: 'failed' as const,
-        output: null,
-        error: { code: 'NO_UNDO', message: 'the task declares no undo' },
-        retryable: false,
-      };
+  const outcome = await runUndoRequest(deps, exec, graph, task, deadline);
   const output = outcome.output as { status?: unknown } | null;
   const response_status = typeof output?.status === 'number' ? output.status : null;
   const finished_at = deps.clock();
@@ -174,6 +161,31 @@ async function runUndo(
   metrics.addMetric('UndosFailed', MetricUnit.Count, 1);
   logger.error('undo failed: the containment stays in effect', { ...log, error: error.code, message: error.message });
   return { outcome: { state: 'undo_failed', response_status, error, finished_at } };
+}
+
+/**
+ * The undo request as an http task of its own (run-task.ts): the same rendering (lib/engine/
+ * http-request.ts: direct secrets only), the same integration client and its guards, the same
+ * failure classes, every secret value redacted from the outcome. `run_if` was the task's own.
+ */
+async function runUndoRequest(
+  deps: UndoDeps,
+  exec: ExecutionRecord,
+  graph: TaskRecord[],
+  task: TaskRecord,
+  deadline: number,
+): Promise<TaskOutcome> {
+  const { run_if: _runIf, ...def } = task.def;
+  if (def.type !== 'http' || def.undo === undefined) {
+    return {
+      status: 'failed',
+      output: null,
+      error: { code: 'NO_UNDO', message: 'the task declares no undo' },
+      retryable: false,
+    };
+  }
+  const undoTask: TaskRecord = { ...task, def: { ...def, config: def.undo } };
+  return runTask(undoTask, buildContext(exec, graph), deps.integrations, deadline, deps.secrets);
 }
 
 function undoMessageOf(task: TaskRecord): TaskMessage {
