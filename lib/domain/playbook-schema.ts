@@ -118,15 +118,19 @@ const taskBaseShape = {
   for_each: z.string().min(1).max(MAX_RUN_IF_LENGTH).optional(),
   /** At most this many items of a `for_each` task in flight at once. */
   concurrency: z.int().min(1).max(MAX_FOR_EACH_ITEMS).optional(),
+};
+
+const httpTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('http'),
+  config: httpConfigSchema,
   /**
-   * How to reverse the task (docs/containment.md): an http request, run once per success by a
-   * rollback or when `undo_after_seconds` have passed. Only on http tasks (playbook-validation.ts).
+   * How to reverse the call (docs/containment.md): an http request, run once per success by a
+   * rollback of the run or when `undo_after_seconds` have passed (checked in playbook-validation.ts).
    */
   undo: httpConfigSchema.optional(),
   undo_after_seconds: z.int().min(MIN_UNDO_AFTER_SECONDS).max(MAX_UNDO_AFTER_SECONDS).optional(),
-};
-
-const httpTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('http'), config: httpConfigSchema });
+});
 const transformTaskSchema = z.strictObject({
   ...taskBaseShape,
   type: z.literal('transform'),
@@ -178,6 +182,15 @@ export type TaskDefinition = z.output<typeof taskSchema>;
 export type TaskType = TaskDefinition['type'];
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type HttpConfig = z.output<typeof httpConfigSchema>;
+export type HttpTaskDefinition = z.output<typeof httpTaskSchema>;
+
+/** A task's undo and its expiry (only http tasks declare one), or undefined. */
+export function undoOf(def: TaskDefinition): { undo: HttpConfig; undo_after_seconds?: number } | undefined {
+  if (def.type !== 'http' || def.undo === undefined) return undefined;
+  return def.undo_after_seconds === undefined
+    ? { undo: def.undo }
+    : { undo: def.undo, undo_after_seconds: def.undo_after_seconds };
+}
 export type TransformConfig = z.output<typeof transformConfigSchema>;
 export type DelayConfig = z.output<typeof delayConfigSchema>;
 export type PlaybookTaskConfig = z.output<typeof playbookConfigSchema>;

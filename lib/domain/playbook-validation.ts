@@ -146,21 +146,19 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
 }
 
 /**
- * A containment's undo (docs/containment.md): an http request reversing an http task, so only on
- * http tasks, and not on a `for_each` task (one request cannot reverse a list of calls: put the
- * call and its undo in a sub-playbook run per item); its templates compile; secrets only directly,
- * as in an http config; `undo_after_seconds` only with an undo.
+ * A containment's undo (docs/containment.md; the schema allows it on http tasks only): not on a
+ * `for_each` task (one request cannot reverse a list of calls: run the call and its undo in a
+ * sub-playbook per item); its templates compile; secrets only directly, as in an http config;
+ * `undo_after_seconds` only with an undo.
  */
 function undoIssues(task: TaskDefinition, path: string): FieldIssue[] {
+  if (task.type !== 'http') return [];
   if (task.undo === undefined) {
     return task.undo_after_seconds === undefined
       ? []
       : [{ path: `${path}.undo_after_seconds`, message: 'is only allowed together with undo' }];
   }
   const issues: FieldIssue[] = [];
-  if (task.type !== 'http') {
-    issues.push({ path: `${path}.undo`, message: 'only http tasks can declare an undo' });
-  }
   if (task.for_each !== undefined) {
     issues.push({ path: `${path}.undo`, message: 'is not allowed together with for_each' });
   }

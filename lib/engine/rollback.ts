@@ -13,6 +13,7 @@
  * Nothing here calls an integration, and no worker waits: an undo is a message, claimed by a
  * conditional transition of the task's undo state (active -> undoing), so it runs once.
  */
+import { undoOf } from '../domain/playbook-schema.js';
 import { pendingUndos, readyUndos, type UndoNode } from '../domain/undo.js';
 import { NotFoundError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
@@ -51,7 +52,7 @@ export function undoNodes(tasks: TaskRecord[]): UndoNode[] {
     task_id: t.task_id,
     depends_on: t.def.depends_on,
     status: t.status,
-    undoable: t.def.undo !== undefined && t.mock === undefined,
+    undoable: undoOf(t.def) !== undefined && t.mock === undefined,
     undo: t.undo ? { state: t.undo.state } : null,
   }));
 }

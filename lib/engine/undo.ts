@@ -22,6 +22,7 @@
  * A worker that dies mid-request leaves its claim to expire: the message comes back and takes the
  * attempt over, so an undo request may be sent again only after a crash (as any task's).
  */
+import { undoOf } from '../domain/playbook-schema.js';
 import { hasAttemptsLeft, nextRetryDelayMs, toDelaySeconds } from '../domain/retry.js';
 import { isTerminalTask } from '../domain/statuses.js';
 import { ancestors } from '../domain/undo.js';
@@ -87,7 +88,7 @@ async function undoOnce(
   const n = msg.undo ?? 1;
   if (!u) {
     // Its success is not recorded yet (a timer armed just before the result's write): not due yet.
-    if (!isTerminalTask(task.status) && task.def.undo !== undefined) return 'early';
+    if (!isTerminalTask(task.status) && undoOf(task.def) !== undefined) return 'early';
     return settled(deps, task);
   }
   if (u.gen !== msg.attempt) return 'moot'; // a message of another success of the task

@@ -12,6 +12,7 @@
  *     was holding back. The run is read after the write, so either this read sees the rollback or
  *     the rollback's read sees the task finished.
  */
+import { undoOf } from '../../domain/playbook-schema.js';
 import { activeUndo } from '../../domain/undo.js';
 import { logger } from '../../observability.js';
 import { type ExecutionRecord, type TaskRecord, taskKey } from '../model.js';
@@ -97,12 +98,13 @@ export async function withContainments(
   const out = writes.map((w) => {
     const task = tasks.get(taskKey(w.peid, w.task_id));
     const exec = execs.get(w.peid);
-    if (w.status !== 'succeeded' || w.mocked || !task?.def.undo || !exec) return w;
+    const declared = task && undoOf(task.def);
+    if (w.status !== 'succeeded' || w.mocked || !task || !declared || !exec) return w;
     const undo = activeUndo({
       gen: exec.attempt ?? 1,
       playbook_name: exec.playbook_name,
       applied_at: w.finished_at ?? 0,
-      undo_after_seconds: task.def.undo_after_seconds,
+      undo_after_seconds: declared.undo_after_seconds,
     });
     containments.push({ task: { ...task, undo } });
     return { ...w, undo };
@@ -141,7 +143,9 @@ export async function afterContainments(
   if (!undo) return;
   await Promise.all(containments.flatMap((c) => (c.timerId ? [sendTimerIfDue(undo, c.timerId)] : [])));
   const runs = new Map(
-    finished.filter((t) => t.def.undo !== undefined).map((t) => [t.peid, { tenant_code: t.tenant_code, peid: t.peid }]),
+    finished
+      .filter((t) => undoOf(t.def) !== undefined)
+      .map((t) => [t.peid, { tenant_code: t.tenant_code, peid: t.peid }]),
   );
   if (runs.size === 0) return;
   const execs = await Promise.all([...runs.values()].map((r) => undo.runs.getExecution(r)));
