@@ -1,21 +1,24 @@
-/** /executions routes: read, list and cancel the caller's runs. */
+/** /executions routes: read, list, cancel, redrive and roll back the caller's runs; the tenant's containments. */
 
+import { decodeContainmentCursor, listContainments } from '../lib/engine/containments.js';
 import type { ExecutionRecord } from '../lib/engine/model.js';
 import { redriveRun } from '../lib/engine/redrive.js';
+import { rollbackRun } from '../lib/engine/rollback.js';
 import { cancelRun, decodeCursor, getExecution, listExecutions } from '../lib/engine/runs.js';
 import { NotFoundError, ValidationError } from '../lib/errors.js';
-import { callerOf, parseWith } from '../lib/http/request.js';
+import { callerOf, noBody, parseWith } from '../lib/http/request.js';
 import { jsonBodyLimit, jsonResponse } from '../lib/http/responses.js';
-import { executionListQuery, peidParam } from '../lib/http/schemas.js';
+import { containmentListQuery, executionListQuery, peidParam } from '../lib/http/schemas.js';
 import { timelineResponse } from '../lib/http/timeline.js';
 import { httpHandler } from '../lib/lambda/http.js';
 import { handlerPrelude } from '../lib/lambda/prelude.js';
 import { timerStore } from '../lib/wiring/approvals.js';
 import { auditLog } from '../lib/wiring/audit.js';
-import { redriveDeps } from '../lib/wiring/maintenance.js';
-import { runStore, taskQueue } from '../lib/wiring/runs.js';
+import { redriveDeps, rollbackDeps } from '../lib/wiring/maintenance.js';
+import { runStore, taskQueue, undoStore } from '../lib/wiring/runs.js';
 
-handlerPrelude(['mongo', 'queue']);
+// A rollback's start is a durable timer (docs/containment.md).
+handlerPrelude(['mongo', 'queue', 'timers']);
 
 /** A run's answer stays within Lambda's response payload limit (outputs left out beyond it). */
 const RESPONSE_LIMIT = jsonBodyLimit();
@@ -53,6 +56,24 @@ export const handler = httpHandler(async (event) => {
     case 'POST /executions/{peid}/redrive': {
       const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
       return jsonResponse(202, await redriveRun(redriveDeps(), { tenant_code, peid }, sub));
+    }
+    case 'POST /executions/{peid}/rollback': {
+      const { peid } = parseWith(peidParam, event.pathParameters ?? {}, 'path');
+      noBody(event);
+      return jsonResponse(202, await rollbackRun(rollbackDeps(), { tenant_code, peid }, sub));
+    }
+    case 'GET /containments': {
+      const q = parseWith(containmentListQuery, event.queryStringParameters ?? {}, 'query');
+      const after = q.after === undefined ? undefined : decodeContainmentCursor(q.after);
+      if (q.after !== undefined && after === undefined) {
+        throw new ValidationError('invalid query', [{ path: 'after', message: 'not a cursor returned by this API' }]);
+      }
+      const page = await listContainments(undoStore(), tenant_code, {
+        limit: q.limit,
+        ...(q.active !== undefined ? { active: q.active === 'true' } : {}),
+        ...(after ? { after } : {}),
+      });
+      return jsonResponse(200, page, { 'cache-control': 'no-store' });
     }
     default:
       throw new NotFoundError(`no route ${event.routeKey}`);

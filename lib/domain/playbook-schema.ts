@@ -22,6 +22,9 @@ export const MIN_APPROVAL_TIMEOUT_SECONDS = 60;
 export const MAX_APPROVAL_TIMEOUT_SECONDS = 2_592_000;
 /** Items one `for_each` task may fan out to. */
 export const MAX_FOR_EACH_ITEMS = 1000;
+/** A containment's undo runs by itself this long after its task succeeded: one minute to one year. */
+export const MIN_UNDO_AFTER_SECONDS = 60;
+export const MAX_UNDO_AFTER_SECONDS = 31_536_000;
 
 export const TASK_TYPES = ['http', 'transform', 'noop', 'delay', 'playbook', 'approval'] as const;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -117,7 +120,17 @@ const taskBaseShape = {
   concurrency: z.int().min(1).max(MAX_FOR_EACH_ITEMS).optional(),
 };
 
-const httpTaskSchema = z.strictObject({ ...taskBaseShape, type: z.literal('http'), config: httpConfigSchema });
+const httpTaskSchema = z.strictObject({
+  ...taskBaseShape,
+  type: z.literal('http'),
+  config: httpConfigSchema,
+  /**
+   * How to reverse the call (docs/containment.md): an http request, run once per success by a
+   * rollback of the run or when `undo_after_seconds` have passed (checked in playbook-validation.ts).
+   */
+  undo: httpConfigSchema.optional(),
+  undo_after_seconds: z.int().min(MIN_UNDO_AFTER_SECONDS).max(MAX_UNDO_AFTER_SECONDS).optional(),
+});
 const transformTaskSchema = z.strictObject({
   ...taskBaseShape,
   type: z.literal('transform'),
@@ -169,6 +182,15 @@ export type TaskDefinition = z.output<typeof taskSchema>;
 export type TaskType = TaskDefinition['type'];
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 export type HttpConfig = z.output<typeof httpConfigSchema>;
+export type HttpTaskDefinition = z.output<typeof httpTaskSchema>;
+
+/** A task's undo and its expiry (only http tasks declare one), or undefined. */
+export function undoOf(def: TaskDefinition): { undo: HttpConfig; undo_after_seconds?: number } | undefined {
+  if (def.type !== 'http' || def.undo === undefined) return undefined;
+  return def.undo_after_seconds === undefined
+    ? { undo: def.undo }
+    : { undo: def.undo, undo_after_seconds: def.undo_after_seconds };
+}
 export type TransformConfig = z.output<typeof transformConfigSchema>;
 export type DelayConfig = z.output<typeof delayConfigSchema>;
 export type PlaybookTaskConfig = z.output<typeof playbookConfigSchema>;

@@ -141,6 +141,29 @@ function expressionIssues(task: TaskDefinition, path: string): FieldIssue[] {
   if (task.type !== 'http' && task.type !== 'playbook' && task.type !== 'approval') {
     issues.push(...secretTemplateIssues(task.config, `${path}.config`, false));
   }
+  issues.push(...undoIssues(task, path));
+  return issues;
+}
+
+/**
+ * A containment's undo (docs/containment.md; the schema allows it on http tasks only): not on a
+ * `for_each` task (one request cannot reverse a list of calls: run the call and its undo in a
+ * sub-playbook per item); its templates compile; secrets only directly, as in an http config;
+ * `undo_after_seconds` only with an undo.
+ */
+function undoIssues(task: TaskDefinition, path: string): FieldIssue[] {
+  if (task.type !== 'http') return [];
+  if (task.undo === undefined) {
+    return task.undo_after_seconds === undefined
+      ? []
+      : [{ path: `${path}.undo_after_seconds`, message: 'is only allowed together with undo' }];
+  }
+  const issues: FieldIssue[] = [];
+  if (task.for_each !== undefined) {
+    issues.push({ path: `${path}.undo`, message: 'is not allowed together with for_each' });
+  }
+  issues.push(...collectTemplateErrors(task.undo, `${path}.undo`));
+  issues.push(...secretTemplateIssues(task.undo, `${path}.undo`, true));
   return issues;
 }
 

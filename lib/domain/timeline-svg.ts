@@ -7,7 +7,11 @@
  * escaped, and characters XML cannot carry at all are dropped, so the output is
  * well-formed whatever a task error says. No scripts, no external references.
  */
+import { escapeXml, formatMs, n, t } from './svg-text.js';
 import type { Timeline, TimelineTask } from './timeline.js';
+import { UNDO_PATTERNS, undoLegend, undoMarks, undoText } from './timeline-undo-svg.js';
+
+export { escapeXml, formatMs, isNotXmlChar } from './svg-text.js';
 
 /** Fill colour of a task bar by status. */
 export const STATUS_COLORS: Readonly<Record<string, string>> = {
@@ -34,66 +38,6 @@ const BAR_H = 14;
 const HEADER_H = 92;
 const AXIS_H = 22;
 const LEGEND_H = 48;
-const MAX_TEXT = 160;
-
-/**
- * True for code points XML 1.0 cannot carry even as character references: C0 controls
- * other than tab, newline and carriage return, surrogates, and U+FFFE/U+FFFF.
- */
-export function isNotXmlChar(cp: number): boolean {
-  return (
-    (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) ||
-    (cp >= 0xd800 && cp <= 0xdfff) ||
-    cp === 0xfffe ||
-    cp === 0xffff
-  );
-}
-
-/** Escapes text for XML element content and attribute values, replacing what XML cannot carry with U+FFFD. */
-export function escapeXml(text: string): string {
-  let out = '';
-  // Iterating a string yields code points: a well-formed surrogate pair is one astral
-  // character, a lone surrogate stays a surrogate and is replaced.
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (isNotXmlChar(cp)) out += '\ufffd';
-    else if (ch === '&') out += '&amp;';
-    else if (ch === '<') out += '&lt;';
-    else if (ch === '>') out += '&gt;';
-    else if (ch === '"') out += '&quot;';
-    else if (ch === "'") out += '&apos;';
-    else out += ch;
-  }
-  return out;
-}
-
-/** Shortens text to `max` code points (never splitting a surrogate pair), with an ellipsis. */
-function clip(text: string, max = MAX_TEXT): string {
-  const chars = Array.from(text.replace(/\s+/g, ' '));
-  return chars.length <= max ? chars.join('') : `${chars.slice(0, max - 1).join('')}…`;
-}
-
-/** Escaped, clipped text. */
-function t(text: string, max?: number): string {
-  return escapeXml(clip(text, max));
-}
-
-/** A coordinate: finite, one decimal. */
-function n(x: number): string {
-  return Number.isFinite(x) ? String(Math.round(x * 10) / 10) : '0';
-}
-
-/** Milliseconds for people: 850 ms, 12.3 s, 4 min 05 s, 3 h 07 min, 2 d 04 h (a wait may last days). */
-export function formatMs(ms: number): string {
-  const sign = ms < 0 ? '-' : '';
-  const a = Math.abs(ms);
-  if (a < 1000) return `${sign}${Math.round(a)} ms`;
-  if (a < 60_000) return `${sign}${(a / 1000).toFixed(a < 10_000 ? 2 : 1)} s`;
-  const two = (x: number) => String(x).padStart(2, '0');
-  if (a < 3_600_000) return `${sign}${Math.floor(a / 60_000)} min ${two(Math.floor((a % 60_000) / 1000))} s`;
-  if (a < 86_400_000) return `${sign}${Math.floor(a / 3_600_000)} h ${two(Math.floor((a % 3_600_000) / 60_000))} min`;
-  return `${sign}${Math.floor(a / 86_400_000)} d ${two(Math.floor((a % 86_400_000) / 3_600_000))} h`;
-}
 
 /** A "nice" tick step so the axis has about `target` ticks. */
 function tickStep(span: number, target = 8): number {
@@ -148,6 +92,7 @@ export function renderTimelineSvg(tl: Timeline): string {
     '<defs>',
     `<marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerUnits="userSpaceOnUse" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="${EDGE_COLOR}"/></marker>`,
     `<marker id="arrow-critical" viewBox="0 0 8 8" refX="8" refY="4" markerUnits="userSpaceOnUse" markerWidth="8" markerHeight="8" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="${CRITICAL_COLOR}"/></marker>`,
+    ...UNDO_PATTERNS,
     '</defs>',
     `<rect x="0" y="0" width="${width}" height="${n(height)}" fill="#ffffff"/>`,
   );
@@ -228,6 +173,7 @@ export function renderTimelineSvg(tl: Timeline): string {
       task.attempts > 1 ? `${task.attempts} attempts (the last one is shown)` : null,
       task.critical ? 'on the critical path' : null,
       task.error ? `${task.error.code}: ${task.error.message}` : null,
+      undoText(task)?.tip ?? null,
     ]
       .filter((s): s is string => s !== null)
       .join('\n');
@@ -263,6 +209,7 @@ export function renderTimelineSvg(tl: Timeline): string {
           `<rect x="${n(wx)}" y="${n(cy - BAR_H / 2)}" width="${n(Math.max(2, x1 + w - wx))}" height="${BAR_H}" rx="2" fill="${color}"/>`,
         );
       }
+      out.push(...undoMarks(task, x1, w, cy, BAR_H));
     } else if (!onlyWaited && p.end !== null) {
       // Never started (skipped or cancelled): a hollow marker where it was decided.
       const cx = x(p.end);
@@ -276,11 +223,12 @@ export function renderTimelineSvg(tl: Timeline): string {
       task.duration_ms === null ? null : formatMs(task.duration_ms),
       task.attempts > 1 ? `×${task.attempts}` : null,
       task.error ? task.error.code : null,
+      undoText(task)?.note ?? null,
     ]
       .filter((s): s is string => s !== null)
       .join(' · ');
     out.push(
-      `<text x="${n(LABEL_W + CHART_W + 10)}" y="${n(cy + 4)}" fill="${color === STATUS_COLORS.pending ? '#607d8b' : color}">${t(note, 40)}</text>`,
+      `<text x="${n(LABEL_W + CHART_W + 10)}" y="${n(cy + 4)}" fill="${color === STATUS_COLORS.pending ? '#607d8b' : color}">${t(note, 48)}</text>`,
     );
     out.push('</g>');
   }
@@ -304,6 +252,8 @@ export function renderTimelineSvg(tl: Timeline): string {
     `<text x="${lx + 126}" y="${n(legendY)}">engine time inside a claim (solid: the task's own time)</text>`,
     `<rect x="12" y="${n(legendY + 9)}" width="12" height="10" fill="${WAIT_COLOR}" fill-opacity="0.18" stroke="${WAIT_COLOR}" stroke-width="1.5" stroke-dasharray="4,2"/>`,
     `<text x="28" y="${n(legendY + 18)}">waiting for an answer or a timer (an approval, a delay over 900 s): neither task nor engine time</text>`,
+    // Containments (docs/containment.md): the bar of a task with an undo shows its undo.
+    ...undoLegend(legendY + 18),
     '</g>',
     '</svg>',
   );

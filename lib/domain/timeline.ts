@@ -15,6 +15,19 @@ export interface TimelineRunInput {
   error: { code: string; message: string } | null;
 }
 
+/** A task's containment and its undo, as the timeline shows them (docs/containment.md). */
+export interface TimelineUndo {
+  status: 'active' | 'undoing' | 'undone' | 'undo_failed';
+  /** What started the undo: a rollback of the run, or its expiry (null while active). */
+  by: 'rollback' | 'expiry' | null;
+  /** When the undo runs by itself; null: only a rollback undoes it. */
+  undo_at: number | null;
+  started_at: number | null;
+  finished_at: number | null;
+  attempts: number;
+  error: { code: string; message: string } | null;
+}
+
 /** What the timeline needs of one task (the stored task record satisfies it). */
 export interface TimelineTaskInput {
   task_seq: number;
@@ -27,6 +40,7 @@ export interface TimelineTaskInput {
   finished_at: number | null;
   duration_ms: number | null;
   error: { code: string; message: string } | null;
+  undo?: TimelineUndo;
   /** A durable wait (status `waiting`, or waited): an approval for its answer, a long delay for its time. */
   wait?: { kind: string; since: number; until: number; ended_at?: number } | undefined;
 }
@@ -60,6 +74,8 @@ export interface TimelineTask {
   error: { code: string; message: string } | null;
   /** Its durable wait, if it waited (the task's own time, `duration_ms`, is only the attempt that applied the end). */
   wait: TimelineWait | null;
+  /** A succeeded task with an undo: its containment and its undo (the bar shows it). */
+  undo?: TimelineUndo;
 }
 
 export interface Timeline {
@@ -244,6 +260,7 @@ export function buildTimeline(run: TimelineRunInput, tasks: readonly TimelineTas
       critical: onPath.has(t.task_id),
       error: t.error,
       wait: waitOf(t, now),
+      ...(t.undo ? { undo: { ...t.undo } } : {}),
     })),
     critical_path: path,
     critical_path_task_ms: taskMs,

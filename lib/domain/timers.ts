@@ -5,9 +5,17 @@
  */
 import { derivedUuid } from './derived-id.js';
 
-/** What a timer's message does when it arrives (the consumer's contract, docs/durable-waits.md). */
-export const TIMER_KINDS = ['approval_timeout', 'delay'] as const;
+/**
+ * What a timer's message does when it arrives (the consumer's contract, docs/durable-waits.md):
+ * an approval's timeout, a delay's end (both end with their run); a containment's undo when its
+ * `undo_after_seconds` have passed, and the start of a rollback's undos (docs/containment.md),
+ * which outlive their run.
+ */
+export const TIMER_KINDS = ['approval_timeout', 'delay', 'undo', 'rollback'] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
+
+/** The kinds of timer a run's end cancels: its waits. A containment's undo outlives its run. */
+export const RUN_TIMER_KINDS: readonly TimerKind[] = ['approval_timeout', 'delay'];
 
 /** SQS's longest delay: a timer is armed (its delayed message sent) once it is due within this. */
 export const ARM_HORIZON_MS = 900_000;

@@ -39,7 +39,7 @@ export function playbookEntry(
 }
 
 function runEntry(
-  action: 'run.start' | 'run.cancel' | 'run.redrive',
+  action: 'run.start' | 'run.cancel' | 'run.redrive' | 'run.rollback',
   exec: ExecutionRecord,
   actor: string,
   at: number,
@@ -63,8 +63,11 @@ function runEntry(
   });
 }
 
-/** A run started by `actor` through `trigger` (the API: the caller's sub). */
-export function runStarted(exec: ExecutionRecord, actor: string, trigger = 'api'): AuditEntry {
+/**
+ * A run started by `actor` through `trigger`: the API (the caller's sub), a webhook
+ * (`webhook:<hook_id>`) or a schedule (`schedule`).
+ */
+export function runStarted(exec: ExecutionRecord, actor: string, trigger = exec.trigger?.type ?? 'api'): AuditEntry {
   return runEntry('run.start', exec, actor, exec.createddate, 1, {
     alert_id: exec.alert_id,
     trigger,
@@ -86,6 +89,21 @@ export function runRedriven(
   tasks: number,
 ): AuditEntry {
   return runEntry('run.redrive', exec, actor, at, attempt, { previous_status: exec.execution_status, tasks });
+}
+
+/**
+ * A run's attempt rolled back by `actor`: the run's status when it was (a running run is cancelled
+ * first), and how many containments were still to undo. One per attempt of the run.
+ */
+export function runRolledBack(
+  exec: ExecutionRecord,
+  actor: string,
+  at: number,
+  attempt: number,
+  undos: number,
+  previous_status: string,
+): AuditEntry {
+  return runEntry('run.rollback', exec, actor, at, attempt, { previous_status, undos });
 }
 
 /** The task document a write changed (an approval's answer). */
@@ -111,6 +129,76 @@ export function approvalResponded(
       attempt: task.attempts,
       choice: answer.choice,
       comment: answer.comment !== null,
+    },
+  });
+}
+
+/** A webhook document (`deleted`: the write made it a tombstone). */
+export function webhookSource(hook: { hook_id: string; tenant_code: string }, deleted = false): AuditSource {
+  return { kind: 'webhook', id: hook.hook_id, tenant_code: hook.tenant_code, ...(deleted ? { tombstone: true } : {}) };
+}
+
+/** A webhook created or deleted by `actor` (the hook id is 128 random bits: unique in every tenant's log). */
+export function webhookEntry(
+  action: 'webhook.create' | 'webhook.delete',
+  hook: { hook_id: string; tenant_code: string; playbook_name: string; alert_id?: string; alert?: string },
+  actor: string,
+  at: number,
+): AuditEntry {
+  return auditEntry({
+    id: `webhook:${hook.hook_id}:${action === 'webhook.create' ? 'created' : 'deleted'}`,
+    tenant_code: hook.tenant_code,
+    at,
+    actor,
+    action,
+    target: `webhook:${hook.hook_id}`,
+    details: {
+      hook_id: hook.hook_id,
+      playbook_name: hook.playbook_name,
+      ...(action === 'webhook.create'
+        ? { maps_alert_id: hook.alert_id !== undefined, maps_alert: hook.alert !== undefined }
+        : {}),
+    },
+  });
+}
+
+/** A schedule document (`_id` = `tenant_code/playbook_name`; `deleted`: the write made it a tombstone). */
+export function scheduleSource(id: string, tenant_code: string, deleted = false): AuditSource {
+  return { kind: 'schedule', id, tenant_code, ...(deleted ? { tombstone: true } : {}) };
+}
+
+/**
+ * A schedule set (created or replaced) or deleted by `actor`. A schedule is written again and again
+ * under one key, so the entry's id carries `changeId` (a new id per change): one change, one entry,
+ * whatever copy of it is retried. Never the schedule's alert (it is alert content).
+ */
+export function scheduleEntry(
+  action: 'schedule.set' | 'schedule.delete',
+  s: {
+    tenant_code: string;
+    playbook_name: string;
+    cron?: string;
+    every_minutes?: number;
+    enabled?: boolean;
+    next_run_at?: number | null;
+  },
+  actor: string,
+  at: number,
+  changeId: string,
+): AuditEntry {
+  return auditEntry({
+    id: `schedule:${s.playbook_name}:${action === 'schedule.set' ? 'set' : 'deleted'}:${changeId}`,
+    tenant_code: s.tenant_code,
+    at,
+    actor,
+    action,
+    target: `schedule:${s.playbook_name}`,
+    details: {
+      playbook_name: s.playbook_name,
+      ...(s.cron !== undefined ? { cron: s.cron } : {}),
+      ...(s.every_minutes !== undefined ? { every_minutes: s.every_minutes } : {}),
+      ...(s.enabled !== undefined ? { enabled: s.enabled } : {}),
+      ...(s.next_run_at !== undefined ? { next_run_at: s.next_run_at } : {}),
     },
   });
 }

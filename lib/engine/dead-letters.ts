@@ -5,7 +5,7 @@
  */
 import { isTerminalTask } from '../domain/statuses.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import type { RunRef } from './model.js';
+import type { RunRef, TaskMessage } from './model.js';
 import { taskKey } from './model.js';
 import type { DeadLetterStore } from './ports/dead-letters.js';
 import type { RunEnds } from './ports/run-ends.js';
@@ -13,8 +13,11 @@ import type { RunRecords } from './ports/run-records.js';
 import type { TaskClaims } from './ports/task-claims.js';
 import type { TaskQueue } from './ports/task-queue.js';
 import type { TimerStore } from './ports/timers.js';
+import type { UndoStore } from './ports/undo.js';
 import { afterEnd, endRun } from './run-lifecycle.js';
 import { parseTaskMessage } from './task-messages.js';
+import { isUndoMessage } from './undo.js';
+import { failDeadUndos } from './undo-dead-letters.js';
 
 export interface DeadLetterDeps {
   runs: Pick<RunRecords, 'getExecution'> & RunEnds & Pick<TaskClaims, 'taskStates'>;
@@ -23,6 +26,8 @@ export interface DeadLetterDeps {
   clock: () => number;
   /** The failed runs' durable timers, cancelled with them. */
   timers?: Pick<TimerStore, 'cancelRun'>;
+  /** Containments: a dead-lettered undo fails the undo, never its task or run (undo-dead-letters.ts). */
+  undos?: UndoStore;
 }
 
 /**
@@ -32,13 +37,22 @@ export interface DeadLetterDeps {
  */
 export async function failDeadLetters(deps: DeadLetterDeps, bodies: string[]): Promise<{ runsFailed: number }> {
   const byKey = new Map<string, RunRef & { task_id: string }>();
+  const undoMessages: TaskMessage[] = [];
   for (const body of bodies) {
     const msg = parseTaskMessage(body);
     if (!msg) {
       logger.error('dead letter is not a task message; dropped');
       continue;
     }
+    if (isUndoMessage(msg)) {
+      undoMessages.push(msg);
+      continue;
+    }
     byKey.set(taskKey(msg.peid, msg.task_id), { tenant_code: msg.tenant_code, peid: msg.peid, task_id: msg.task_id });
+  }
+  if (undoMessages.length > 0) {
+    if (deps.undos) await failDeadUndos({ ...deps, undos: deps.undos }, undoMessages);
+    else logger.error('dead-lettered undo messages without an undo store; dropped', { count: undoMessages.length });
   }
   if (byKey.size === 0) return { runsFailed: 0 };
   const refs = [

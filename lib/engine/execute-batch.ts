@@ -19,6 +19,7 @@ import { type BatchItem, claimAndLoad, parseBatch } from './batch/intake.js';
 import { settleItems, startLoops } from './batch/loops.js';
 import { planResults, resultWrite } from './batch/results.js';
 import { recordWaits, resumeWaiting } from './batch/sub-playbook-waits.js';
+import { afterContainments, splitUndoItems, withContainments, withUndos } from './batch/undo.js';
 import { type BatchWaits, handleTimerMessages, takeTimerMessages } from './batch/waits.js';
 import { type ExecutionRecord, isGraphTask, isLoopItem, type TaskRecord, taskKey } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
@@ -28,6 +29,7 @@ import type { SecretResolver } from './ports/secrets.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import type { TimerStore } from './ports/timers.js';
 import { cancelLateWaits, closeAndComplete, wakeParentsOfEnded } from './run-lifecycle.js';
+import type { UndoDeps } from './undo.js';
 
 export { fanInKeys, planFanIn } from './batch/fan-in.js';
 export type { BatchItem } from './batch/intake.js';
@@ -51,6 +53,8 @@ export interface ExecuteBatchDeps {
   timers?: TimerStore;
   /** Durable waits (batch/waits.ts, with `timers`); without them approvals and long delays fail UNSUPPORTED. */
   waits?: BatchWaits;
+  /** Containments: undo messages, expiry timers (lib/engine/undo.ts); without it undo messages fail. */
+  undo?: UndoDeps;
 }
 
 export interface BatchResult {
@@ -68,7 +72,12 @@ export async function executeBatch(
   remainingTimeMs: number,
   inlineDepth = 0,
 ): Promise<BatchResult> {
-  // Timers' messages apply their effect on their own (batch/waits.ts), alongside the pipeline.
+  // Undo and rollback messages (their expiry timers included) never claim a task: lib/engine/undo.ts handles them beside the rest.
+  const split = splitUndoItems(items);
+  if (split.undo.length > 0) {
+    return withUndos(deps, split, remainingTimeMs, (rest) => executeBatch(deps, rest, remainingTimeMs, inlineDepth));
+  }
+  // Wait timers' messages apply their effect on their own (batch/waits.ts), alongside the pipeline.
   const { timed, rest } = takeTimerMessages(items);
   const timers = handleTimerMessages(deps, timed);
   const { jobs, unparsable } = parseBatch(rest);
@@ -95,12 +104,14 @@ export async function executeBatch(
 
   // One bulk write of every result (and of the cancellations of tasks whose run ended).
   const results = planResults(ran.ran, execs, deps);
+  const contained = await withContainments(deps, results.writes, tasks, execs);
   await deps.runs.writeTaskResults(
-    [...batch.toCancel.map((t) => resultWrite(t, 'cancelled', null, start)), ...results.writes],
+    [...batch.toCancel.map((t) => resultWrite(t, 'cancelled', null, start)), ...contained.writes],
     token,
     deps.clock(),
   );
   outgoing.push(...results.retries);
+  await afterContainments(deps, contained.containments, [...results.finished, ...batch.toCancel]);
 
   // Items that finished (now, or earlier and redelivered), then woken sub-playbook tasks.
   const refinished = new Set(batch.refinished.map((t) => taskKey(t.peid, t.task_id)));

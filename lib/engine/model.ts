@@ -10,6 +10,7 @@ import type { TaskDefinition } from '../domain/playbook-schema.js';
 import type { ExecutionStatus, TaskStatus } from '../domain/statuses.js';
 import type { TimerKind } from '../domain/timers.js';
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
+import type { UndoState } from '../domain/undo.js';
 
 /** The key of a run: every read and write of a run names its tenant. */
 export interface RunRef {
@@ -78,6 +79,15 @@ export interface ExecutionRecord {
   }>;
   /** Audit entries written with a change of this run, not yet copied into the log (lib/engine/audit.ts). */
   audit_pending?: AuditEntry[];
+  /** The run's last rollback: the attempt it rolled back, when and by whom (docs/containment.md). */
+  rollback?: RollbackMark;
+}
+
+/** A rollback of a run's attempt: its succeeded tasks' undos run in reverse dependency order. */
+export interface RollbackMark {
+  attempt: number;
+  at: number;
+  by: string;
 }
 
 /** A test run's stand-in for one task: the output or the error it finishes with, without running. */
@@ -131,6 +141,8 @@ export interface TaskRecord {
   approval?: ApprovalState;
   /** Audit entries written with a change of this task (an approval's answer), not yet in the log. */
   audit_pending?: AuditEntry[];
+  /** On a task that succeeded with an `undo`: its containment and its undo (docs/containment.md). */
+  undo?: UndoState;
 }
 
 /** The reference an SQS message carries: never outputs or alerts. */
@@ -144,6 +156,13 @@ export interface TaskMessage {
   deferred?: true;
   /** Sent by a durable timer (lib/engine/timers.ts): what its arrival means (docs/durable-waits.md). */
   timer?: TimerKind;
+  /**
+   * An undo's message (lib/engine/undo.ts): attempt `undo` of the undo of the task's success in run
+   * attempt `attempt` (its undo state's `gen`). Never claims the task itself.
+   */
+  undo?: number;
+  /** A rollback's start (lib/engine/rollback.ts): the undos of run attempt `attempt` that can run now are sent. */
+  rollback?: true;
 }
 
 /** The key of one task of one run. */
@@ -240,6 +259,8 @@ export const TASK_TRANSITIONS = {
   failDeadLetter: { from: ['pending', 'queued', 'claimed', 'unclaimed', 'waiting'], to: ['failed'] },
   /** A redrive resets what did not succeed (an expanded loop waits again for its items). */
   reset: { from: ['pending', 'failed', 'skipped', 'cancelled'], to: ['pending', 'queued', 'unclaimed'] },
+  /** A redrive also runs again a succeeded task whose containment was undone (its undo state `undone`). */
+  redo: { from: ['succeeded'], to: ['pending', 'queued'] },
 } as const satisfies Record<string, { from: readonly TaskPhase[]; to: readonly TaskPhase[] }>;
 
 export type TaskTransition = keyof typeof TASK_TRANSITIONS;

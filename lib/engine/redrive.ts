@@ -3,9 +3,14 @@
  * a new attempt of the same execution. Failed and cancelled tasks — and the
  * failed or cancelled items of a for_each task — go back to pending, with the
  * tasks skipped only because of them; succeeded outputs are kept, so succeeded
- * integrations are not called again. The previous outcome stays in `history`.
+ * integrations are not called again. A succeeded task whose containment was undone
+ * (a rollback, or its expiry) is run again too: its effect was reversed, and its new
+ * success is a new containment, active with its new output (docs/containment.md).
+ * The previous outcome stays in `history`. A run whose rollback has undos still to
+ * run cannot be redriven until they have (409).
  */
 import { decideReadiness } from '../domain/graph.js';
+import { pendingUndos } from '../domain/undo.js';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { recordAudit } from './audit.js';
@@ -18,6 +23,7 @@ import type { RunEnds } from './ports/run-ends.js';
 import type { RunRecords } from './ports/run-records.js';
 import type { RunRedrive, TaskReset } from './ports/run-redrive.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
+import { rollingBack, undoNodes } from './rollback.js';
 import { endRun } from './run-lifecycle.js';
 import { initialDelaySeconds, taskMessage } from './task-messages.js';
 
@@ -49,9 +55,17 @@ export async function redriveRun(
     deps.runs.listItemStates(ref),
   ]);
   const byId = new Map(graph.map((t) => [t.task_id, t]));
+  if (rollingBack(exec) && pendingUndos(undoNodes(graph)) > 0) {
+    throw new ConflictError(
+      `execution '${ref.peid}' is being rolled back: redrive it once its undos have run (GET /executions/${ref.peid})`,
+    );
+  }
 
-  // Failed/cancelled tasks, then (transitively) tasks skipped because of them.
-  const rerun = new Set(graph.filter((t) => RERUN.has(t.status)).map((t) => t.task_id));
+  // Failed/cancelled tasks and undone containments, then (transitively) tasks skipped because of them.
+  const undone = new Set(
+    graph.filter((t) => t.status === 'succeeded' && t.undo?.state === 'undone').map((t) => t.task_id),
+  );
+  const rerun = new Set([...graph.filter((t) => RERUN.has(t.status)).map((t) => t.task_id), ...undone]);
   for (let grew = true; grew; ) {
     grew = false;
     for (const t of graph) {
@@ -93,7 +107,11 @@ export async function redriveRun(
       }
       continue;
     }
-    resets.push({ task_id: id, status: ready ? 'queued' : 'pending' });
+    resets.push({
+      task_id: id,
+      status: ready ? 'queued' : 'pending',
+      ...(undone.has(id) ? { redo: true as const } : {}),
+    });
     if (ready) messages.push(taskMessage(task, 1, initialDelaySeconds(task.def)));
   }
 

@@ -13,9 +13,13 @@
  *     slots in between are not caught up (nor are slots missed while disabled, see schedules.ts).
  *   - A playbook that is gone or inactive gets no run for the slot; the schedule records why.
  */
+import { SYSTEM_ACTORS } from '../domain/audit.js';
 import { derivedUuid } from '../domain/derived-id.js';
 import { nextSlot } from '../domain/schedule-time.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
+import { recordAudit } from './audit.js';
+import { executionSource, runStarted } from './audit-entries.js';
+import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
 import type { RunRecords } from './ports/run-records.js';
 import type { DueCursor, ScheduleLastRun, ScheduleStore, StoredSchedule } from './ports/schedules.js';
@@ -28,6 +32,8 @@ export interface RunSchedulesDeps {
   playbooks: PlaybookSource;
   runs: Pick<RunRecords, 'insertRun'>;
   queue: TaskQueue;
+  /** Where the entries of the runs started go (actor `schedule`). */
+  audit: AuditOutbox;
   clock: () => number;
   /** Due schedules read per page, and handled at once. */
   pageSize: number;
@@ -77,16 +83,18 @@ async function fire(deps: RunSchedulesDeps, s: StoredSchedule & { id: string }, 
   const plan = planRun(
     playbook,
     { playbook_name: s.playbook_name, alert_id: slotAlertId(slot), alert: JSON.parse(s.alert_json) },
-    { tenant_code: s.tenant_code, sub: 'schedule' },
+    { tenant_code: s.tenant_code, sub: SYSTEM_ACTORS.schedule },
     peid,
     now,
     { trigger: { type: 'schedule', slot }, mode: 'live' },
   );
   // A failure to write or to send leaves the slot due: the next invocation finds the run (or
-  // writes it), moves the schedule on and sends the roots.
-  const wrote = await deps.runs.insertRun(plan.exec, plan.tasks);
+  // writes it), moves the schedule on and sends the roots. The run carries its audit entry: only
+  // the invocation that writes the slot's run records it.
+  const entry = runStarted(plan.exec, SYSTEM_ACTORS.schedule);
+  const wrote = await deps.runs.insertRun({ ...plan.exec, audit_pending: [entry] }, plan.tasks);
   if (wrote) {
-    await deps.queue.send(plan.roots);
+    await Promise.all([recordAudit(deps.audit, executionSource(plan.exec), entry), deps.queue.send(plan.roots)]);
     metrics.addMetric('RunsStarted', MetricUnit.Count, 1);
   }
   const moved = await deps.schedules.advance(s.id, slot, next, last({ peid }));

@@ -1,6 +1,7 @@
 /** What readers of runs get: a run's summary, its tasks and their loop items, as the API answers them. */
 import type { RunMode, RunTrigger } from '../domain/triggers.js';
-import type { ExecutionRecord } from './model.js';
+import type { UndoView } from './containments.js';
+import type { ExecutionRecord, RollbackMark } from './model.js';
 
 export interface TaskView {
   task_seq: number;
@@ -25,6 +26,8 @@ export interface TaskView {
    * delay for its time): since when, until when (an approval's deadline), and when it ended.
    */
   wait?: { kind: 'approval' | 'delay'; since: number; until: number; ended_at: number | null };
+  /** A succeeded task with an undo: its containment and its undo (docs/containment.md). */
+  undo?: UndoView;
 }
 
 export interface ItemView {
@@ -54,6 +57,8 @@ export interface ExecutionSummary {
   history?: NonNullable<ExecutionRecord['history']>;
   mode: RunMode;
   trigger: RunTrigger;
+  /** The run's last rollback (docs/containment.md). */
+  rollback?: RollbackMark;
 }
 
 export interface ExecutionView extends ExecutionSummary {

@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
 import { executionSource, runCancelled } from './audit-entries.js';
+import { undoView } from './containments.js';
 import { decodeCursorPair, encodeCursorPair } from './cursor.js';
 import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
 import type { RunEnds } from './ports/run-ends.js';
@@ -32,6 +33,7 @@ function summary(e: ExecutionRecord): ExecutionSummary {
     // Runs recorded before modes and triggers existed were live runs started through the API.
     mode: e.mode ?? 'live',
     trigger: e.trigger ?? { type: 'api' },
+    ...(e.rollback ? { rollback: e.rollback } : {}),
   };
 }
 
@@ -50,6 +52,7 @@ function taskView(t: TaskRecord, output: unknown): TaskView {
     duration_ms: t.duration_ms,
     ...(t.mocked ? { mocked: true as const } : {}),
     ...(t.wait ? { wait: waitView(t.wait) } : {}),
+    ...(t.undo ? { undo: undoView(t.undo) } : {}),
   };
 }
 

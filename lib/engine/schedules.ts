@@ -5,8 +5,11 @@
  */
 import { cronProblem, nextSlot, type ScheduleSpec } from '../domain/schedule-time.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { recordAudit } from './audit.js';
+import { scheduleEntry, scheduleSource } from './audit-entries.js';
+import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
-import type { ScheduleLastRun, ScheduleStore, StoredSchedule } from './ports/schedules.js';
+import { type ScheduleLastRun, type ScheduleStore, type StoredSchedule, scheduleKey } from './ports/schedules.js';
 import type { Actor } from './webhooks.js';
 
 export interface ScheduleDeps {
@@ -14,6 +17,10 @@ export interface ScheduleDeps {
   /** The tenant's playbooks as stored (management reads: read-your-writes). */
   playbooks: PlaybookSource;
   clock: () => number;
+  /** A new id per change (the audit entry's id: a schedule is written again and again under one key). */
+  newId: () => string;
+  /** Where the audit entries of sets and deletes go. */
+  audit: AuditOutbox;
 }
 
 export type ScheduleInput = ScheduleSpec & { alert: Record<string, unknown>; enabled: boolean };
@@ -64,7 +71,7 @@ export async function setSchedule(
     throw new NotFoundError(`playbook '${playbook_name}' not found`);
   }
   const now = deps.clock();
-  const stored = await deps.schedules.put({
+  const schedule = {
     ...spec,
     tenant_code: actor.tenant_code,
     playbook_name,
@@ -73,7 +80,14 @@ export async function setSchedule(
     next_run_at: input.enabled ? nextSlot(spec, now) : null,
     updated_at: now,
     updated_by: actor.sub,
-  });
+  };
+  const entry = scheduleEntry('schedule.set', schedule, actor.sub, now, deps.newId());
+  const stored = await deps.schedules.put(schedule, entry);
+  await recordAudit(
+    deps.audit,
+    scheduleSource(scheduleKey(actor.tenant_code, playbook_name), actor.tenant_code),
+    entry,
+  );
   return view(stored);
 }
 
@@ -90,7 +104,14 @@ export async function getSchedule(
 
 /** Deletes the schedule of the actor's playbook; 404 when it has none. */
 export async function deleteSchedule(deps: ScheduleDeps, actor: Actor, playbook_name: string): Promise<void> {
-  if (!(await deps.schedules.remove(actor.tenant_code, playbook_name))) {
+  const ref = { tenant_code: actor.tenant_code, playbook_name };
+  const entry = scheduleEntry('schedule.delete', ref, actor.sub, deps.clock(), deps.newId());
+  if (!(await deps.schedules.remove(actor.tenant_code, playbook_name, entry))) {
     throw new NotFoundError(`playbook '${playbook_name}' has no schedule`);
   }
+  await recordAudit(
+    deps.audit,
+    scheduleSource(scheduleKey(actor.tenant_code, playbook_name), actor.tenant_code, true),
+    entry,
+  );
 }

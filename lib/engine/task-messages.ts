@@ -50,5 +50,9 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
     attempt: m.attempt,
     ...(m.deferred === true ? { deferred: true as const } : {}),
     ...(TIMER_KINDS.includes(m.timer as TimerKind) ? { timer: m.timer as TimerKind } : {}),
+    ...(typeof m.undo === 'number' && Number.isInteger(m.undo) && m.undo >= 1 && m.undo <= MAX_ATTEMPT
+      ? { undo: m.undo }
+      : {}),
+    ...(m.rollback === true ? { rollback: true as const } : {}),
   };
 }

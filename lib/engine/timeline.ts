@@ -31,6 +31,19 @@ export async function getTimeline(runs: RunRecords, ref: RunRef, now: number): P
       duration_ms: t.duration_ms ?? null,
       error: t.error ?? null,
       wait: t.wait,
+      ...(t.undo
+        ? {
+            undo: {
+              status: t.undo.state,
+              by: t.undo.by,
+              undo_at: t.undo.undo_at,
+              started_at: t.undo.started_at,
+              finished_at: t.undo.finished_at,
+              attempts: t.undo.attempts,
+              error: t.undo.error,
+            },
+          }
+        : {}),
     })),
     now,
   );

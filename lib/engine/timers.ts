@@ -47,7 +47,10 @@ export interface TimerSpec {
   due_at: number;
 }
 
-/** The message a timer sends: the task's message of that attempt, marked with the timer's kind. */
+/**
+ * The message a timer sends: the task's message of that attempt, marked with the timer's kind (a
+ * containment's timers also carry the mark of the undo's messages, docs/containment.md).
+ */
 export function timerMessage(spec: Omit<TimerSpec, 'due_at'>): TaskMessage {
   return {
     v: 1,
@@ -56,6 +59,8 @@ export function timerMessage(spec: Omit<TimerSpec, 'due_at'>): TaskMessage {
     task_id: spec.task_id,
     attempt: spec.attempt,
     timer: spec.kind,
+    ...(spec.kind === 'undo' ? { undo: 1 } : {}),
+    ...(spec.kind === 'rollback' ? { rollback: true as const } : {}),
   };
 }
 
@@ -175,7 +180,7 @@ export async function armTimer(deps: TimerDeps, spec: TimerSpec): Promise<TimerR
   return sendTimerIfDue(deps, await recordTimer(deps, spec));
 }
 
-/** Cancels the open timers of a run (its end: cancel, failure, completion); how many. */
+/** Cancels the open timers of a run that end with it (its waits; never a containment's undo); how many. */
 export async function cancelRunTimers(timers: TimerStore, ref: RunRef, now: number): Promise<number> {
   return timers.cancelRun({ tenant_code: ref.tenant_code, peid: ref.peid }, now);
 }

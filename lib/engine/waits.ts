@@ -37,6 +37,8 @@ export type TimerOutcome = 'applied' | 'moot' | 'early';
 export async function handleTimerMessage(deps: WaitDeps, message: TaskMessage): Promise<TimerOutcome> {
   const kind = message.timer;
   if (kind === undefined) throw new Error('not a timer message');
+  // A containment's timers carry `undo` or `rollback` and are routed to lib/engine/undo.ts first.
+  if (kind === 'undo' || kind === 'rollback') throw new Error(`a ${kind} timer's message is not a wait's`);
   const ref = { tenant_code: message.tenant_code, peid: message.peid, task_id: message.task_id };
   const now = deps.clock();
   const task = await deps.waits.getTask(ref);

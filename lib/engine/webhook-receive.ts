@@ -9,6 +9,7 @@
  *      is an idempotency key (a replayed request answers the first run's peid).
  */
 import { createHash } from 'node:crypto';
+import { webhookActor } from '../domain/audit.js';
 import { formatPath } from '../domain/field-path.js';
 import { MAX_INPUT_JSON_DEPTH, tooDeepAt } from '../domain/json-value.js';
 import { deriveWebhookSecret, verifyWebhookRequest } from '../domain/webhook-signature.js';
@@ -94,7 +95,9 @@ export async function receiveWebhook(
   }
   const input = await applyMappings(hook, body, deps.newId);
 
-  const actor = { tenant_code: hook.tenant_code, sub: `webhook:${hook.hook_id}` };
+  // The run's uid and its audit entry's actor. The entry is written with the run inside the
+  // idempotent start: a replayed delivery answers the first run and records nothing.
+  const actor = { tenant_code: hook.tenant_code, sub: webhookActor(hook.hook_id) };
   const start = () =>
     startRun(
       deps.start,

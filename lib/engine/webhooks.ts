@@ -4,6 +4,9 @@
  */
 import { deriveWebhookSecret } from '../domain/webhook-signature.js';
 import { ConflictError, NotFoundError } from '../errors.js';
+import { recordAudit } from './audit.js';
+import { webhookEntry, webhookSource } from './audit-entries.js';
+import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookSource } from './ports/playbook-source.js';
 import type { StoredWebhook, WebhookKeySource, WebhookStore } from './ports/webhooks.js';
 import { checkMappings, type WebhookMappings } from './webhook-mappings.js';
@@ -20,6 +23,8 @@ export interface WebhookDeps {
   /** A new hook id (`wh_` + 128 random bits) and a new salt. */
   newHookId: () => string;
   newSalt: () => string;
+  /** Where the audit entries of creates and deletes go. */
+  audit: AuditOutbox;
 }
 
 /** Who acts: the tenant and the JWT's `sub`. */
@@ -82,7 +87,9 @@ export async function createWebhook(
     created_by: actor.sub,
   };
   const secret = deriveWebhookSecret(await deps.key.key(), hook.hook_id, hook.salt);
-  await deps.hooks.insert(hook);
+  const entry = webhookEntry('webhook.create', hook, actor.sub, hook.created_at);
+  await deps.hooks.insert(hook, entry);
+  await recordAudit(deps.audit, webhookSource(hook), entry);
   return { ...view(hook), secret };
 }
 
@@ -104,7 +111,10 @@ export async function deleteWebhook(
   playbook_name: string,
   hook_id: string,
 ): Promise<void> {
-  if (!(await deps.hooks.remove(actor.tenant_code, playbook_name, hook_id))) {
+  const ref = { hook_id, tenant_code: actor.tenant_code, playbook_name };
+  const entry = webhookEntry('webhook.delete', ref, actor.sub, deps.clock());
+  if (!(await deps.hooks.remove(actor.tenant_code, playbook_name, hook_id, entry))) {
     throw new NotFoundError(`playbook '${playbook_name}' has no webhook '${hook_id}'`);
   }
+  await recordAudit(deps.audit, webhookSource(ref, true), entry);
 }

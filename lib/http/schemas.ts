@@ -130,3 +130,13 @@ export const auditListQuery = z
       ctx.addIssue({ code: 'custom', path: ['until'], message: 'must be after since' });
     }
   });
+
+/** GET /containments: `active=true` those that may be in effect, `active=false` those undone; absent, all. */
+export const containmentListQuery = z
+  .object({
+    active: z.enum(['true', 'false']).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    /** The previous page's `next` cursor. */
+    after: z.string().min(1).max(512).optional(),
+  })
+  .strict();

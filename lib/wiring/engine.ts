@@ -9,10 +9,11 @@ import { getSsm } from '../clients/ssm.js';
 import { getConfig, isLocalStage } from '../config.js';
 import type { ExecuteBatchDeps } from '../engine/execute-batch.js';
 import { createFairness, type Fairness } from '../engine/fairness.js';
+import type { UndoDeps } from '../engine/undo.js';
 import { timerDeps, timerStore, waitStore } from './approvals.js';
 import { cacheKeyPrefix, playbookCache } from './catalog.js';
 import { once } from './once.js';
-import { runStore, taskQueue } from './runs.js';
+import { runStore, taskQueue, undoStore } from './runs.js';
 
 const integrations = once(() => {
   const cfg = getConfig('engine');
@@ -34,6 +35,19 @@ const secretResolver = once(() => {
     maxAgeSeconds: cfg.SECRETS_CACHE_MAX_AGE_SECONDS,
   });
 });
+
+/** Running undos in the consumer (containments, lib/engine/undo.ts): integrations and secrets as for http tasks. */
+export const undoDeps = once(
+  (): UndoDeps => ({
+    ...timerDeps(),
+    runs: runStore(),
+    undos: undoStore(),
+    integrations: integrations(),
+    secrets: secretResolver(),
+    random: Math.random,
+    leaseMarginMs: getConfig('engine').TASK_LEASE_MARGIN_MS,
+  }),
+);
 
 /** Dependencies of executeBatch. */
 export const executeBatchDeps = once(
@@ -61,6 +75,7 @@ export const executeBatchDeps = once(
       policy: timerDeps().policy,
       ...(getConfig('approvals').PUBLIC_BASE_URL ? { baseUrl: getConfig('approvals').PUBLIC_BASE_URL } : {}),
     },
+    undo: undoDeps(),
   }),
 );
 

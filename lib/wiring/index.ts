@@ -6,7 +6,7 @@
 export { topPlaybooksDeps } from './analytics.js';
 export { auditLog } from './audit.js';
 export { cacheKeyPrefix, playbookCache, playbookCatalog, playbookStore, redisGuard } from './catalog.js';
-export { executeBatchDeps, fairness } from './engine.js';
-export { deadLetterDeps, reapDeps, redriveDeps } from './maintenance.js';
-export { runStore, taskQueue } from './runs.js';
+export { executeBatchDeps, fairness, undoDeps } from './engine.js';
+export { deadLetterDeps, reapDeps, redriveDeps, rollbackDeps } from './maintenance.js';
+export { runStore, taskQueue, undoStore } from './runs.js';
 export { idempotency, startRunDeps } from './start.js';

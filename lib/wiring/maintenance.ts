@@ -5,10 +5,11 @@ import { getDb } from '../clients/mongo.js';
 import type { DeadLetterDeps } from '../engine/dead-letters.js';
 import type { ReapDeps } from '../engine/reap-runs.js';
 import type { RedriveDeps } from '../engine/redrive.js';
-import { timerStore, waitStore } from './approvals.js';
+import type { RollbackDeps } from '../engine/rollback.js';
+import { timerDeps, timerStore, waitStore } from './approvals.js';
 import { auditLog } from './audit.js';
 import { once } from './once.js';
-import { runStore, taskQueue } from './runs.js';
+import { runStore, taskQueue, undoStore } from './runs.js';
 
 const maintenance = once(() => createMaintenanceStore(getDb()));
 
@@ -33,10 +34,16 @@ export const deadLetterDeps = once(
     queue: taskQueue(),
     clock: Date.now,
     timers: timerStore(),
+    undos: undoStore(),
   }),
 );
 
 /** Dependencies of redrive. */
 export const redriveDeps = once(
   (): RedriveDeps => ({ runs: runStore(), queue: taskQueue(), clock: Date.now, audit: auditLog() }),
+);
+
+/** Dependencies of a rollback (the executions function): the run, its undo states, its rollback's timer. */
+export const rollbackDeps = once(
+  (): RollbackDeps => ({ ...timerDeps(), runs: runStore(), undos: undoStore(), audit: auditLog() }),
 );

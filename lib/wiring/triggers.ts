@@ -12,6 +12,7 @@ import type { RunSchedulesDeps } from '../engine/run-schedules.js';
 import type { ScheduleDeps } from '../engine/schedules.js';
 import type { ReceiveWebhookDeps } from '../engine/webhook-receive.js';
 import type { WebhookDeps } from '../engine/webhooks.js';
+import { auditLog } from './audit.js';
 import { cacheKeyPrefix, playbookCache, playbookStore, redisGuard } from './catalog.js';
 import { once } from './once.js';
 import { runStore, taskQueue } from './runs.js';
@@ -34,6 +35,7 @@ export const webhookDeps = once(
     clock: Date.now,
     newHookId: () => `wh_${randomBytes(16).toString('base64url')}`,
     newSalt: () => randomBytes(16).toString('base64url'),
+    audit: auditLog(),
   }),
 );
 
@@ -43,6 +45,8 @@ export const scheduleDeps = once(
     schedules: scheduleStore(),
     playbooks: { getByName: (t, n) => playbookStore().findByName(t, n) },
     clock: Date.now,
+    newId: randomUUID,
+    audit: auditLog(),
   }),
 );
 
@@ -70,6 +74,7 @@ export const runSchedulesDeps = once((): RunSchedulesDeps => {
     playbooks: playbookCache(),
     runs: runStore(),
     queue: taskQueue(),
+    audit: auditLog(),
     clock: Date.now,
     pageSize: cfg.SCHEDULES_PAGE_SIZE,
     concurrency: cfg.SCHEDULES_CONCURRENCY,

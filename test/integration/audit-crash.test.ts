@@ -9,11 +9,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendEntries } from '../../lib/adapters/mongo/audit-outbox.js';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { getDb } from '../../lib/clients.js';
 import { getConfig } from '../../lib/config.js';
-import type { AuditEntry } from '../../lib/domain/audit.js';
 import { listAudit, sweepAudit } from '../../lib/engine/audit.js';
 import { restorePlaybookVersion } from '../../lib/engine/playbook-versions.js';
 import { createPlaybook, deletePlaybook, type PlaybookWrite, updatePlaybook } from '../../lib/engine/playbooks.js';
@@ -25,6 +23,7 @@ import { cancelRun } from '../../lib/engine/runs.js';
 import { startRun } from '../../lib/engine/start-run.js';
 import { auditLog, playbookCatalog, redriveDeps, runStore, startRunDeps, taskQueue } from '../../lib/wiring/index.js';
 import { api } from '../support/api.js';
+import { dieInPublish, inLog, pendingIds } from '../support/audit-faults.js';
 import { createHarness, type Harness } from '../support/harness.js';
 
 let h: Harness;
@@ -37,57 +36,12 @@ beforeAll(async () => {
 });
 afterAll(async () => h.close());
 
-/** An outbox whose publish never returns: the process died there (after copying the entries, if `copied`). */
-function dyingOutbox(copied: boolean): { outbox: AuditOutbox; reached: Promise<AuditEntry[]> } {
-  let reach: (e: AuditEntry[]) => void = () => undefined;
-  const reached = new Promise<AuditEntry[]>((r) => {
-    reach = r;
-  });
-  const outbox: AuditOutbox = {
-    async publish(_source, entries) {
-      if (copied) await appendEntries(getDb(), entries);
-      reach(entries);
-      await new Promise(() => undefined);
-    },
-  };
-  return { outbox, reached };
-}
-
-/** Starts `work` (which will not finish) and waits until its writer "died" in publish. */
-async function dieInPublish(copied: boolean, work: (outbox: AuditOutbox) => Promise<unknown>): Promise<AuditEntry> {
-  const { outbox, reached } = dyingOutbox(copied);
-  void work(outbox).catch(() => undefined);
-  const entries = await reached;
-  expect(entries).toHaveLength(1);
-  return entries[0] as AuditEntry;
-}
-
 const write = (audit: AuditOutbox): PlaybookWrite => ({ tenant_code: TENANT, actor: ACTOR, now: Date.now(), audit });
 
 const playbook = (name: string, path = 'ok/crash') => ({
   name,
   tasks: [{ id: 'a', type: 'http', config: { method: 'GET', url: `${h.stub.url}/${path}` } }],
 });
-
-/** Entries of the log with this id (read directly: no recovery involved). */
-async function inLog(id: string): Promise<number> {
-  return getDb()
-    .collection(COLLECTIONS.audit)
-    .countDocuments({ _id: id as never });
-}
-
-/** The ids of entries pending on any document of the two audited collections. */
-async function pendingIds(): Promise<string[]> {
-  const out: string[] = [];
-  for (const c of [COLLECTIONS.playbooks, COLLECTIONS.executions]) {
-    const docs = await getDb()
-      .collection<{ audit_pending?: AuditEntry[] }>(c)
-      .find({ 'audit_pending.0': { $exists: true } })
-      .toArray();
-    for (const d of docs) out.push(...(d.audit_pending ?? []).map((e) => e.id));
-  }
-  return out;
-}
 
 /** Recovery by a reader: GET /audit's flush, as it runs once the grace has passed. */
 async function readerRecovers(): Promise<string[]> {

@@ -97,6 +97,8 @@ interface Case {
 
 let peidRunning = '';
 let peidFailed = '';
+/** A completed run of tenant-a whose task is a containment (an http task with an undo). */
+let peidContained = '';
 let counter = 0;
 
 const playbook = (name: string) => ({
@@ -179,6 +181,16 @@ const CASES: Record<string, Case> = {
   'POST /executions/{peid}/cancel': {
     own: 202,
     request: async () => ({ path: `/executions/${await h.startRun('authz-pb')}/cancel`, req: {} }),
+  },
+  'POST /executions/{peid}/rollback': {
+    own: 202,
+    // A run of its own (left running, no consumer): the rollback cancels it first.
+    request: async () => ({ path: `/executions/${await h.startRun('authz-pb')}/rollback`, req: {} }),
+  },
+  'GET /containments': {
+    own: 200,
+    request: async () => ({ path: '/containments', req: {} }),
+    isolation: (res) => expect(JSON.stringify(res.body)).not.toContain(peidContained),
   },
   'POST /playbooks/{name}/webhooks': {
     own: 201,
@@ -310,8 +322,21 @@ beforeAll(async () => {
     name: 'authz-fails',
     tasks: [{ id: 'a', type: 'http', config: { method: 'GET', url: `${h.stub.url}/status/404` } }],
   });
+  await h.createPlaybook({
+    name: 'authz-undo',
+    tasks: [
+      {
+        id: 'block',
+        type: 'http',
+        config: { method: 'POST', url: `${h.stub.url}/ok/authz-block` },
+        undo: { method: 'DELETE', url: `${h.stub.url}/ok/authz-unblock` },
+      },
+    ],
+  });
   const p = h.poller().start();
   peidFailed = await failedRun();
+  peidContained = await h.startRun('authz-undo');
+  await h.waitFinished(peidContained, 30_000);
   await p.stop();
   // Left running (no consumer): cancel, read and timeline see a live run.
   peidRunning = await h.startRun('authz-pb');
@@ -359,6 +384,12 @@ describe('authorization matrix', () => {
     }
     // Nothing tenant-b did touched tenant-a's resources.
     expect((await h.execution(peidRunning)).execution_status).toBe('running');
+    const contained = (await api('GET', `/executions/${peidContained}`, { token: h.tokenA })).body as {
+      tasks: Array<{ undo?: { status: string } }>;
+      rollback?: unknown;
+    };
+    expect(contained.tasks[0]?.undo?.status).toBe('active');
+    expect(contained.rollback).toBeUndefined();
     expect((await api('GET', '/playbooks/authz-pb', { token: h.tokenA })).status).toBe(200);
   });
 

@@ -526,6 +526,8 @@ describe('fuzzing every route with invalid input', () => {
       'GET /executions/{peid}/timeline',
       'POST /executions/{peid}/redrive',
       'POST /executions/{peid}/cancel',
+      'POST /executions/{peid}/rollback',
+      'GET /containments',
       'GET /playbooks/{name}/versions',
       'GET /playbooks/{name}/versions/{version}',
       'POST /playbooks/{name}/versions/{version}/restore',
@@ -746,7 +748,14 @@ describe('fuzzing every route with invalid input', () => {
   });
 
   it('query strings: unknown keys, wrong types, out-of-range limits, forged cursors and operators are a 400', async () => {
-    const queryRoutes = ['/executions', '/playbooks', `/playbooks/${TARGET}/versions`, '/audit', '/approvals'];
+    const queryRoutes = [
+      '/executions',
+      '/playbooks',
+      `/playbooks/${TARGET}/versions`,
+      '/audit',
+      '/approvals',
+      '/containments',
+    ];
     const badQuery = fc.oneof(
       fc.tuple(unknownKey, fc.string()).map(([k, v]) => ({ [k]: v })),
       fc
@@ -824,6 +833,10 @@ describe('fuzzing every route with invalid input', () => {
         { playbook_name: 'a', mode: 'test' },
         { alert_id: 'a', trigger: 'api' },
         { trigger: 'webhook', mode: 'live' },
+        { active: 'yes' },
+        { active: 'TRUE' },
+        { active: '' },
+        { active: '{"$ne":null}' },
       ),
     );
     const before = await counts();
@@ -1054,6 +1067,39 @@ describe('fuzzing every route with invalid input', () => {
     const task = await direct.db.collection(COLLECTIONS.tasks).findOne({ peid: run.peid, task_id: 'approve' });
     expect(task).toMatchObject({ status: 'waiting', approval: { answer: null } });
     expect((await send('GET', `/callbacks/${run.token}`, {})).status).toBe(200);
+  });
+
+  it('rollback and containments: a body on a rollback is a 400 that changes nothing; any `active` or `after` is a 200 or a 400', async () => {
+    const before = await counts();
+    const junkBody = fc
+      .oneof(fc.json({ maxDepth: 3 }), fc.string({ minLength: 1, maxLength: 200 }), deepJsonText)
+      .filter((raw) => raw.trim().length > 0 && !/^\{\s*\}$/.test(raw.trim()));
+    await fc.assert(
+      fc.asyncProperty(junkBody, async (raw) => {
+        const res = await send('POST', `/executions/${EXISTING_PEID.value}/rollback`, {
+          token: h.tokenA,
+          rawBody: raw,
+        });
+        expectContractError(res, `POST rollback ${raw.slice(0, 100)}`);
+        expect([400, 413], raw.slice(0, 100)).toContain(res.status);
+      }),
+      opts(RUNS),
+    );
+    expect(await counts()).toEqual(before);
+    const run = await direct.db.collection(COLLECTIONS.executions).findOne({ peid: EXISTING_PEID.value });
+    expect(run?.rollback).toBeUndefined();
+    const anyValue = fc.oneof(unicodeString, fc.base64String({ maxLength: 60 }), fc.constantFrom('true', 'false', ''));
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('active', 'after', 'limit'), anyValue, async (key, value) => {
+        const res = await send('GET', '/containments', { token: h.tokenA, query: { [key]: value } });
+        expect(res.status, `${key}=${value.slice(0, 60)}`).toBeLessThan(500);
+        if (res.status !== 200) {
+          expectContractError(res, `GET /containments ${key}=${value.slice(0, 60)}`);
+          expect(res.status).toBe(400);
+        }
+      }),
+      opts(RUNS),
+    );
   });
 
   it('any request at all on any route: never a 5xx, never a crash, always a JSON body (a page on the callback routes)', async () => {

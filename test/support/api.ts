@@ -151,6 +151,20 @@ export const ROUTES: Route[] = [
     load: () => import('../../functions/executions.js'),
   },
   {
+    method: 'POST',
+    path: '/executions/{peid}/rollback',
+    fn: 'executions',
+    auth: true,
+    load: () => import('../../functions/executions.js'),
+  },
+  {
+    method: 'GET',
+    path: '/containments',
+    fn: 'executions',
+    auth: true,
+    load: () => import('../../functions/executions.js'),
+  },
+  {
     method: 'GET',
     path: '/approvals',
     fn: 'approvals',

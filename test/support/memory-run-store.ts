@@ -304,11 +304,14 @@ export function createMemoryRunStore(): MemoryRunStore {
     async resetTasks(ref, resets, now) {
       for (const r of resets) {
         const t = taskOf(ref, r.task_id);
-        if (!t || !canTransition('reset', t)) continue;
+        if (!t) continue;
+        const allowed = r.redo ? canTransition('redo', t) && t.undo?.state === 'undone' : canTransition('reset', t);
+        if (!allowed) continue;
         Object.assign(t, { status: r.status, ...NOT_STARTED, updateddate: now });
         // An approval asks again (new question, token and deadline), a delay waits again.
         delete t.wait;
         delete t.approval;
+        delete t.undo;
         if (r.open_items !== undefined) t.open_items = [...r.open_items];
         if (r.item_successor === null) delete t.item_successor;
         else if (r.item_successor !== undefined) t.item_successor = r.item_successor;

@@ -18,6 +18,7 @@ import { parseTaskMessage } from '../../lib/engine/task-messages.js';
 import { approvalListQuery, callbackTokenParam, taskIdParam } from '../../lib/http/approval-schemas.js';
 import {
   auditListQuery,
+  containmentListQuery,
   executionListQuery,
   idempotencyKeyHeader,
   peidParam,
@@ -216,6 +217,7 @@ const queryByRoute: Record<string, z.ZodType> = {
   'GET /playbooks/{name}/versions': playbookVersionsQuery,
   'GET /audit': auditListQuery,
   'GET /approvals': approvalListQuery,
+  'GET /containments': containmentListQuery,
 };
 const paramByName: Record<string, z.ZodType> = {
   name: playbookNameParam,

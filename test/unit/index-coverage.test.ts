@@ -23,6 +23,7 @@ import {
 } from '../../lib/adapters/mongo/indexed.js';
 import { RUN_QUERIES } from '../../lib/adapters/mongo/run-store.js';
 import { dueFilter, TIMER_QUERIES } from '../../lib/adapters/mongo/timer-store.js';
+import { containmentsFilter, UNDO_QUERIES } from '../../lib/adapters/mongo/undo-store.js';
 import { WAIT_QUERIES, waitingFilter } from '../../lib/adapters/mongo/wait-store.js';
 import type { ExecutionQuery } from '../../lib/engine/ports/run-records.js';
 import { encodeCursor } from '../../lib/engine/runs.js';
@@ -398,6 +399,19 @@ describe('the approvals list and the timer sweep are served by their indexes, wi
     }
   });
 
+  it('GET /containments: a tenant, tasks with an undo state only (the partial index), newest applied first', () => {
+    const cursor = { applied_at: 5, key: 'p:t' };
+    for (const active of [true, false, undefined]) {
+      for (const filter of [containmentsFilter('acme', active), containmentsFilter('acme', active, cursor)]) {
+        check(UNDO_QUERIES.containmentsOfTenant, filter);
+        expect(filter.tenant_code).toBe('acme');
+        // Every query names the partial filter's field with values that imply it exists.
+        const inEffect = filter['undo.in_effect' as keyof typeof filter];
+        expect(inEffect).toEqual(active === undefined ? { $in: [true, false] } : active);
+      }
+    }
+  });
+
   it('fireTimers: open timers by sweep time, across tenants (a system job, like runSchedules)', () => {
     check(TIMER_QUERIES.due, dueFilter(1_000));
     check(TIMER_QUERIES.due, dueFilter(1_000, { sweep_at: 500, id: 'x' }));
@@ -405,7 +419,7 @@ describe('the approvals list and the timer sweep are served by their indexes, wi
 
   it('a partial index names its filter in every query on it', () => {
     const partial = INDEXES.filter((i) => i.partial);
-    expect(partial.map((i) => i.name)).toEqual(['task_waiting_since']);
+    expect(partial.map((i) => i.name)).toEqual(['task_waiting_since', 'task_containments']);
     const onPartial = declaredQueries().filter((s) => partial.some((i) => i.name === s.index));
     expect(onPartial.length).toBeGreaterThan(0);
     for (const s of onPartial) expect(specProblems(s)).toEqual([]);

@@ -15,6 +15,7 @@ import { TASK_STATUSES } from '../../lib/domain/statuses.js';
 import { approvalListQuery } from '../../lib/http/approval-schemas.js';
 import {
   auditListQuery,
+  containmentListQuery,
   executionListQuery,
   playbookListQuery,
   playbookVersionsQuery,
@@ -250,6 +251,7 @@ describe('request schemas follow the zod schemas the handlers use', () => {
     expect(queryParams('GET', '/playbooks/{name}/versions')).toEqual(zodKeys(playbookVersionsQuery));
     expect(queryParams('GET', '/audit')).toEqual(zodKeys(auditListQuery));
     expect(queryParams('GET', '/approvals')).toEqual(zodKeys(approvalListQuery));
+    expect(queryParams('GET', '/containments')).toEqual(zodKeys(containmentListQuery));
   });
 
   it('the answer to an approval has the fields the handlers accept, and nothing else', () => {

@@ -319,6 +319,22 @@ describe('serverless package --stage prod', () => {
     expect(((alarm?.AlarmActions ?? []) as unknown[]).length).toBeGreaterThan(0);
   });
 
+  it('failed undos raise an alarm on the EMF metric executeTask and dlqHandler write (their namespace and service)', () => {
+    const alarm = resources('AWS::CloudWatch::Alarm')
+      .map(([, r]) => r.Properties)
+      .find((p) => p.MetricName === 'UndosFailed');
+    for (const fn of ['executeTask', 'dlqHandler']) {
+      const vars = (lambdaOf(fn).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(alarm, fn).toMatchObject({
+        Namespace: vars.POWERTOOLS_METRICS_NAMESPACE,
+        Dimensions: [{ Name: 'service', Value: vars.POWERTOOLS_SERVICE_NAME }],
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+    expect(((alarm?.AlarmActions ?? []) as unknown[]).length).toBeGreaterThan(0);
+  });
+
   it('the idempotency table: key id (S), on demand, TTL on `expiration`', () => {
     const table = resource('IdempotencyTable').Properties;
     expect(table.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);

@@ -31,6 +31,8 @@ function docIn(phase: TaskPhase, extra: Record<string, unknown> = {}): Record<st
     // A claim of attempt 2 starts from queued at attempt 1, or takes over attempt 2.
     attempts: phase === 'queued' ? 1 : 2,
     claim: phase === 'claimed' ? { token: TOKEN, until: NOW - 1 } : null,
+    // A containment whose undo ran (what `redo` also asks of a succeeded task).
+    undo: { state: 'undone' },
     ...extra,
   };
 }
@@ -49,6 +51,7 @@ const FILTERS: Record<TaskTransition, () => object> = {
   cancel: () => TASK_FILTERS.cancel('t', ['p']),
   failDeadLetter: () => TASK_FILTERS.failDeadLetter(ref, 'x'),
   reset: () => TASK_FILTERS.reset(ref, 'x'),
+  redo: () => TASK_FILTERS.redo(ref, 'x'),
 };
 
 /**
@@ -92,6 +95,13 @@ describe('task filters against the model', () => {
     expect(matches(claim, docIn('claimed', { claim: { token: 'other', until: NOW } }))).toBe(false);
     expect(matches(claim, docIn('queued', { attempts: 2 }))).toBe(false);
     expect(matches(claim, docIn('claimed', { attempts: 1 }))).toBe(false);
+  });
+
+  it('redo: only a succeeded task whose undo ran, not one whose containment is still in effect', () => {
+    for (const state of ['active', 'undoing', 'undo_failed']) {
+      expect(matches(FILTERS.redo(), docIn('succeeded', { undo: { state } }))).toBe(false);
+    }
+    expect(matches(FILTERS.redo(), docIn('succeeded', { undo: undefined }))).toBe(false);
   });
 
   it('result and wait: only the holder of the claim', () => {

@@ -48,12 +48,18 @@ export const PLAYBOOK_OUTBOX = outboxQueries('playbook', COLLECTIONS.playbooks, 
 export const EXECUTION_OUTBOX = outboxQueries('execution', COLLECTIONS.executions, 'execution_audit_pending');
 /** Task documents: an approval's answer (`_id` is the task key `peid:task_id`). */
 export const TASK_OUTBOX = outboxQueries('task', COLLECTIONS.tasks, 'task_audit_pending');
+/** Webhooks (create, and delete by tombstone; `_id` is the hook id). */
+export const WEBHOOK_OUTBOX = outboxQueries('webhook', COLLECTIONS.webhooks, 'webhook_audit_pending');
+/** Schedules (set, and delete by tombstone; `_id` is `tenant_code/playbook_name`). */
+export const SCHEDULE_OUTBOX = outboxQueries('schedule', COLLECTIONS.schedules, 'schedule_audit_pending');
 
 /** Every kind with its collection; adding an audited resource adds a line here (and a table above). */
 export const OUTBOX_COLLECTIONS: Record<AuditSourceKind, CollectionName> = {
   playbook: COLLECTIONS.playbooks,
   execution: COLLECTIONS.executions,
   task: COLLECTIONS.tasks,
+  webhook: COLLECTIONS.webhooks,
+  schedule: COLLECTIONS.schedules,
 };
 
 export function toAuditDoc(e: AuditEntry): AuditDoc {
@@ -92,7 +98,16 @@ export async function settleDocs(db: Db, kind: AuditSourceKind, docs: PendingDoc
   if (withEntries.length === 0) return 0;
   const entries = withEntries.flatMap((d) => d.audit_pending ?? []);
   await appendEntries(db, entries);
-  const q = kind === 'playbook' ? PLAYBOOK_OUTBOX.byId : kind === 'task' ? TASK_OUTBOX.byId : EXECUTION_OUTBOX.byId;
+  const q =
+    kind === 'playbook'
+      ? PLAYBOOK_OUTBOX.byId
+      : kind === 'task'
+        ? TASK_OUTBOX.byId
+        : kind === 'webhook'
+          ? WEBHOOK_OUTBOX.byId
+          : kind === 'schedule'
+            ? SCHEDULE_OUTBOX.byId
+            : EXECUTION_OUTBOX.byId;
   const col = db.collection<PendingDoc>(OUTBOX_COLLECTIONS[kind]);
   await timedDbCall(() =>
     col.bulkWrite(
@@ -131,9 +146,13 @@ export async function pendingDocs(
       ? PLAYBOOK_OUTBOX.pendingSince
       : kind === 'task'
         ? TASK_OUTBOX.pendingSince
-        : EXECUTION_OUTBOX.pendingSince;
+        : kind === 'webhook'
+          ? WEBHOOK_OUTBOX.pendingSince
+          : kind === 'schedule'
+            ? SCHEDULE_OUTBOX.pendingSince
+            : EXECUTION_OUTBOX.pendingSince;
   const filter: Document = { 'audit_pending.at': { $lt: cutoff }, ...(tenant_code ? { tenant_code } : {}) };
-  // index: playbook_audit_pending / execution_audit_pending / task_audit_pending (sparse: pending documents only)
+  // index: playbook_audit_pending / execution_audit_pending / task_audit_pending / webhook_audit_pending / schedule_audit_pending (sparse: pending documents only)
   return timedDbCall(() =>
     db
       .collection<PendingDoc>(OUTBOX_COLLECTIONS[kind])
@@ -154,7 +173,11 @@ export async function publishEntries(db: Db, source: AuditSource, entries: Audit
       ? PLAYBOOK_OUTBOX.byId
       : source.kind === 'task'
         ? TASK_OUTBOX.byId
-        : EXECUTION_OUTBOX.byId;
+        : source.kind === 'webhook'
+          ? WEBHOOK_OUTBOX.byId
+          : source.kind === 'schedule'
+            ? SCHEDULE_OUTBOX.byId
+            : EXECUTION_OUTBOX.byId;
   const col = db.collection<PendingDoc>(OUTBOX_COLLECTIONS[source.kind]);
   const projection = { _id: 1, tenant_code: 1, audit_pending: 1, deleted_at: 1 } as const;
   if (source.tombstone) {

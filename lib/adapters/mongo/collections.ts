@@ -167,6 +167,17 @@ export const INDEXES: IndexSpec[] = [
   },
   // Ours: task documents carrying audit entries (an approval's answer) not yet copied into the log.
   { collection: COLLECTIONS.tasks, name: 'task_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  // Ours: webhooks and schedules carrying audit entries (created, set, or a deletion's tombstone) not yet in the log.
+  { collection: COLLECTIONS.webhooks, name: 'webhook_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  { collection: COLLECTIONS.schedules, name: 'schedule_audit_pending', key: { 'audit_pending.at': 1 }, sparse: true },
+  // Ours: GET /containments, a tenant's succeeded tasks with an undo, in effect or not, newest applied first
+  // (the key breaks ties, so a page boundary is exact). Partial: only tasks with an undo state are in it.
+  {
+    collection: COLLECTIONS.tasks,
+    name: 'task_containments',
+    key: { tenant_code: 1, 'undo.in_effect': 1, 'undo.applied_at': -1, _id: -1 },
+    partial: { 'undo.in_effect': { $exists: true } },
+  },
   // Ours: fireTimers' sweep, every tenant: the timers to arm or send again, earliest first (done ones have none).
   { collection: COLLECTIONS.timers, name: 'timer_sweep', key: { sweep_at: 1, _id: 1 } },
   // Ours: a run's timers (cancelled with it).

@@ -13,7 +13,7 @@ export const REDRIVE_QUERIES = defineQueries('redrive', {
     collection: COLLECTIONS.tasks,
     index: ID_INDEX,
     prefix: ['_id'],
-    residual: ['tenant_code', 'status'],
+    residual: ['tenant_code', 'status', 'undo.state'],
   },
   // A redrive reopens a run only from the outcome it read (optimistic on status and attempt).
   execReopen: {
@@ -35,7 +35,10 @@ export function createRedriveStore(db: Db): RunRedrive {
         tasks,
         resets.map((r) => ({
           updateOne: {
-            filter: indexed(REDRIVE_QUERIES.taskResettable, TASK_FILTERS.reset(ref, r.task_id)),
+            filter: indexed(
+              REDRIVE_QUERIES.taskResettable,
+              r.redo ? TASK_FILTERS.redo(ref, r.task_id) : TASK_FILTERS.reset(ref, r.task_id),
+            ),
             update: {
               $set: {
                 status: r.status,
@@ -46,8 +49,14 @@ export function createRedriveStore(db: Db): RunRedrive {
                   ? { item_successor: r.item_successor }
                   : {}),
               },
-              // An approval asks again (new question, token and deadline), a delay waits again.
-              $unset: { wait: '', approval: '', ...(r.item_successor === null ? { item_successor: '' } : {}) },
+              // An approval asks again (new question, token and deadline), a delay waits again, an
+              // undone containment is applied again (its next success is a new one).
+              $unset: {
+                wait: '',
+                approval: '',
+                undo: '',
+                ...(r.item_successor === null ? { item_successor: '' } : {}),
+              },
             },
           },
         })),

@@ -49,6 +49,7 @@ export function taskResultUpdate(w: TaskResultWrite, now: number) {
       claim: null,
       updateddate: now,
       ...(w.mocked ? { mocked: true as const } : {}),
+      ...(w.undo ? { undo: w.undo } : {}),
     },
   };
 }

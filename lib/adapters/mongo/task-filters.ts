@@ -104,4 +104,8 @@ export const TASK_FILTERS = {
   reset(ref: RunRef, taskId: string): Filter<TaskDoc> {
     return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.reset.from) };
   },
+  /** `redo`: a succeeded task whose containment was undone, which a redrive runs again. */
+  redo(ref: RunRef, taskId: string): Filter<TaskDoc> {
+    return { ...byKey(ref, taskId), ...phaseFilter(TASK_TRANSITIONS.redo.from), 'undo.state': 'undone' };
+  },
 };

@@ -6,6 +6,7 @@
  * one reading.
  */
 import { type AnyBulkWriteOperation, type Db, type Filter, MongoServerError } from 'mongodb';
+import { RUN_TIMER_KINDS } from '../../domain/timers.js';
 import type { TimerCursor, TimerRecord, TimerStore } from '../../engine/ports/timers.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
@@ -27,7 +28,7 @@ export const TIMER_QUERIES = defineQueries('timers', {
     residual: ['state'],
     sort: { key: { sweep_at: 1, _id: 1 }, by: 'index' },
   },
-  ofRun: { collection: C, index: 'timer_run', prefix: ['tenant_code', 'peid'], residual: ['state'] },
+  ofRun: { collection: C, index: 'timer_run', prefix: ['tenant_code', 'peid'], residual: ['state', 'kind'] },
 });
 
 const OPEN = ['pending', 'armed'] as const;
@@ -186,6 +187,8 @@ export function createTimerStore(db: Db): TimerStore {
             tenant_code: ref.tenant_code,
             peid: ref.peid,
             state: { $in: [...OPEN] },
+            // A containment's undo (and a rollback's start) outlives the run.
+            kind: { $in: [...RUN_TIMER_KINDS] },
           }),
           done('cancelled', now),
         ),

@@ -5,7 +5,7 @@ import type { AuditAction, AuditEntry } from '../../domain/audit.js';
  * The kinds of document that carry pending entries (each adapter maps a kind to its
  * collection). A new audited resource adds its kind here and in the adapter.
  */
-export type AuditSourceKind = 'playbook' | 'execution' | 'task';
+export type AuditSourceKind = 'playbook' | 'execution' | 'task' | 'webhook' | 'schedule';
 
 /** The document whose write carried the entries. */
 export interface AuditSource {

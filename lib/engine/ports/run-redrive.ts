@@ -9,10 +9,15 @@ export interface TaskReset {
   /** Items: the new hand-over successor (null: none). Loops: the items still to run. */
   item_successor?: number | null;
   open_items?: number[];
+  /** A succeeded task whose containment was undone, run again (the `redo` transition). */
+  redo?: true;
 }
 
 export interface RunRedrive {
-  /** Resets tasks (and loop items) for a redrive: outputs, errors and attempts cleared. */
+  /**
+   * Resets tasks (and loop items) for a redrive: outputs, errors, attempts and undo state cleared;
+   * a task marked `redo` only if it succeeded and its containment was undone.
+   */
   resetTasks(ref: RunRef, resets: TaskReset[], now: number): Promise<void>;
   /**
    * Moves a failed/cancelled execution back to running as `attempt`, with `openTasks`

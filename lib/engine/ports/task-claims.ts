@@ -1,4 +1,5 @@
 /** What a batch of task messages does to its tasks: claim them, read them, record their results, decide dependents. */
+import type { UndoState } from '../../domain/undo.js';
 import type { ExecutionRecord, RunRef, TaskError, TaskRecord } from '../model.js';
 
 export interface ClaimRequest extends RunRef {
@@ -17,6 +18,8 @@ export interface TaskResultWrite extends RunRef {
   duration_ms: number | null;
   /** The result is a test run's mock (recorded as `mocked: true`). */
   mocked?: true;
+  /** A succeeded task with an undo: its containment, in effect from now (docs/containment.md). */
+  undo?: UndoState;
 }
 
 /** A task result without its key: what finishes a waiting task or a loop. */

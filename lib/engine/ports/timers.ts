@@ -68,6 +68,9 @@ export interface TimerStore {
   complete(id: string, now: number): Promise<boolean>;
   /** Gives up on timers sent their maximum number of times (each only if still as seen). */
   abandon(claims: Array<Pick<TimerClaim, 'id' | 'seen'>>, now: number): Promise<void>;
-  /** Cancels every open timer of the run, with one update served by an index; how many. */
+  /**
+   * Cancels every open timer of the run that ends with it (RUN_TIMER_KINDS: its waits, not a
+   * containment's undo), with one update served by an index; how many.
+   */
   cancelRun(ref: RunRef, now: number): Promise<number>;
 }
