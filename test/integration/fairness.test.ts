@@ -471,7 +471,22 @@ describe('a flood from one tenant', () => {
       // As soon as the two are parked, and long before the 6 s calls end and release their slots
       // (6 s: a loaded machine may take seconds to hand all six messages over), Redis "loses"
       // them (an eviction, a failover to a replica that missed them).
-      await poller.until(async () => ((await redis.zcard(parkedKey)) === 2 ? true : undefined), 20_000, 'two parked');
+      // What was seen on the way (parked, slots in use), for the failure message.
+      const seen = new Set<string>();
+      const slotsKey = `${process.env.MONGO_DB}:slots:{tenant-a}`;
+      await poller
+        .until(
+          async () => {
+            const [parked, slots] = [await redis.zcard(parkedKey), await redis.zcard(slotsKey)];
+            seen.add(`${parked}/${slots}`);
+            return parked === 2 ? true : undefined;
+          },
+          20_000,
+          'two parked',
+        )
+        .catch((err: Error) => {
+          throw new Error(`${err.message}; parked/slots seen: ${[...seen].join(' ')}`);
+        });
       expect(await redis.del(parkedKey, messagesKey)).toBe(2);
       const e = await waitDone(peid, h.tokenA, 60_000);
       expect(e.execution_status).toBe('completed');
