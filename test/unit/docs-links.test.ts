@@ -2,8 +2,7 @@
  * README.md and docs/*.md point only at what exists: every relative link resolves to a file (and,
  * for a Markdown target, to one of its headings), every `npm run <script>` names a script of
  * package.json, and every repository path quoted in code (`lib/...`, `test/...`, `scripts/...`)
- * exists. The README's layout table is exempt from the path check while lib/ is being restructured
- * (its rows describe the target layout); remove the exemption once those paths exist.
+ * exists (the README's layout table included).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -71,9 +70,7 @@ describe('README.md and docs/', () => {
   });
 
   it.each(DOCS)('%s: every repository path in code exists', (file) => {
-    const lines = read(file)
-      .split('\n')
-      .filter((l) => !(file === 'README.md' && l.startsWith('| `')));
+    const lines = read(file).split('\n');
     const paths = lines
       .flatMap((l) => [...l.matchAll(/`([^`\s]+)`/g)].map((m) => m[1] ?? ''))
       .filter((p) => /^(\.ci|bench|docs|events|functions|lib|scripts|test|tools)\//.test(p))
