@@ -27,6 +27,8 @@ Nothing consumes the queue; it is purged and the runs are deleted between sides 
 **Sides.** Baseline (bench/baselines/naive-start-run.ts): the playbook from MongoDB every time, insertOne for the
 execution and for each task, one SendMessage per root, awaited one after another. Product: functions/run-playbook.ts
 (playbook from the two-level cache, execution + tasks in two concurrent writes, SendMessageBatch per 10 roots).
+The product's start also writes its audit entry (carried in the execution insert, then copied into the audit log and
+cleared on the execution while the roots are sent): the ratio and the round trips per start include the audit's cost.
 Round trips are counted on the product's own clients (MongoDB command monitoring, an SQS middleware, Redis sends).
 `;
 
