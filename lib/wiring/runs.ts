@@ -8,5 +8,7 @@ import type { RunStore } from '../engine/ports/run-store.js';
 import type { TaskQueue } from '../engine/ports/task-queue.js';
 import { once } from './once.js';
 
-export const runStore: () => RunStore = once(() => createRunStore(getDb()));
+export const runStore: () => RunStore = once(() =>
+  createRunStore(getDb(), { updatePipelines: getConfig('mongo').MONGO_UPDATE_PIPELINES }),
+);
 export const taskQueue: () => TaskQueue = once(() => createTaskQueue(getSqs(), getConfig('queue').TASK_QUEUE_URL));

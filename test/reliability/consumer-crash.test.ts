@@ -3,9 +3,9 @@
  *
  * (a) In process: executeBatch with a run store / queue that performs the real call and
  *     then throws (as if the function died right after it). The poller then reports the
- *     whole batch failed, SQS redelivers it after the visibility timeout (5 s), and the
- *     redelivery finds the written results and completes the run: fan-in re-driven,
- *     unsent dependents re-sent, the run closed. No integration is called again.
+ *     crashed commit group's messages failed, SQS redelivers them after the visibility timeout
+ *     (5 s), and the redelivery finds the written results and completes the run: fan-in
+ *     re-driven, unsent dependents re-sent, ends closed again. No integration is called again.
  * (b) A worker process SIGKILLed by PID while a task's integration call is in flight,
  *     after it claimed tasks and wrote the results of an earlier batch; a fresh worker
  *     process takes the killed attempt over when its lease runs out and completes the run.
@@ -73,7 +73,7 @@ function crashingDeps(
     writeTaskResults: (w, t, n) => after('writeTaskResults', () => real.runs.writeTaskResults(w, t, n), w.length > 0),
     transitionPending: (tr, t, n) =>
       after('transitionPending', () => real.runs.transitionPending(tr, t, n), tr.length > 0),
-    closeTasks: (r, ids, n) => after('closeTasks', () => real.runs.closeTasks(r, ids, n), true),
+    closeTasks: (r, ends, n, c) => after('closeTasks', () => real.runs.closeTasks(r, ends, n, c), true),
   };
   const queue: TaskQueue = { send: (m) => after('send', () => real.queue.send(m), m.length > 0) };
   return { deps: { ...real, runs, queue }, crashes };
@@ -116,7 +116,8 @@ describe('a consumer that dies after writing (in process)', () => {
     onTestFinished(() => poller.stop());
     const peid = await h.startRun('crash-diamond', { score: 10 });
 
-    // The first batch wrote `a` and died: `a` succeeded, nothing downstream moved yet.
+    // The first batch's one write ended `a`, queued `b` and ran the transform `c` inline (both depend on `a`
+    // alone), then the batch died: nothing closed, nothing sent; `d` waits for `b`.
     await poller.until(
       async () => (crashes.get('writeTaskResults') === 1 ? true : undefined),
       20_000,
@@ -125,11 +126,18 @@ describe('a consumer that dies after writing (in process)', () => {
     const afterCrash = await storedRun(direct.db, peid);
     expect(Object.fromEntries(afterCrash.tasks.map((t) => [t.task_id, t.status]))).toEqual({
       a: 'succeeded',
-      b: 'pending',
-      c: 'pending',
+      b: 'queued',
+      c: 'succeeded',
       d: 'pending',
     });
-    expect(poller.stats.handlerErrors).toBe(1);
+    expect(afterCrash.exec?.open_tasks.sort()).toEqual(['a', 'b', 'c', 'd']);
+    // The crashed group's message is left for redelivery (a batch item failure, not a handler error).
+    await poller.until(
+      async () => (poller.stats.messagesFailed === 1 ? true : undefined),
+      20_000,
+      'the failed message',
+    );
+    expect(poller.stats.handlerErrors).toBe(0);
 
     const done = await h.waitFinished(peid, 30_000);
     await poller.stop();

@@ -41,6 +41,8 @@ const FILTERS: Record<TaskTransition, () => object> = {
   result: () => TASK_FILTERS.heldBy(ref, 'x', TOKEN),
   wait: () => TASK_FILTERS.heldBy(ref, 'x', TOKEN),
   decide: () => TASK_FILTERS.decide(ref, 'x'),
+  // An inline task's result is written from pending with the decision's filter.
+  inline: () => TASK_FILTERS.decide(ref, 'x'),
   finishWait: () => TASK_FILTERS.finishWait(ref, 'x'),
   cancel: () => TASK_FILTERS.cancel('t', ['p']),
   failDeadLetter: () => TASK_FILTERS.failDeadLetter(ref, 'x'),
