@@ -7,8 +7,7 @@ import { approvalOutcome } from '../domain/approval.js';
 import { needsTimer } from '../domain/delay.js';
 import { ExpressionError, evaluateExpression } from '../domain/expressions.js';
 import { redactSecrets } from '../domain/redact.js';
-import { directSecretUse, encodeSecret, secretRefs, secretTemplateIssues } from '../domain/secret-refs.js';
-import { renderTemplate, type TemplateSubstitution } from '../domain/templates.js';
+import { renderHttpRequest } from './http-request.js';
 import type { TaskError, TaskRecord } from './model.js';
 import { type IntegrationClient, IntegrationError } from './ports/integrations.js';
 import { SecretError, type SecretResolver } from './ports/secrets.js';
@@ -80,30 +79,6 @@ export async function runTask(
   return { ...outcome, output: redactSecrets(outcome.output, used), error: redactSecrets(outcome.error, used) };
 }
 
-/**
- * The substitution of an http config's direct secret uses (`{{ secrets.NAME }}`), resolved
- * through `secrets`; undefined when the config uses none. The values never enter the template
- * context, so no expression can read or transform them.
- */
-export async function secretSubstitution(
-  task: TaskRecord,
-  secrets: SecretResolver | undefined,
-  used: string[],
-): Promise<TemplateSubstitution | undefined> {
-  const misuse = secretTemplateIssues(task.def.config, 'config', true)[0];
-  if (misuse !== undefined) throw new SecretError('SECRET_MISUSE', `${misuse.path}: ${misuse.message}`, false);
-  const names = secretRefs(task.def.config);
-  if (names.length === 0) return undefined;
-  if (!secrets) throw new SecretError('SECRETS_UNAVAILABLE', 'no secret store is configured', false);
-  const values = await secrets.resolve(task.tenant_code, names);
-  used.push(...Object.values(values));
-  return (expression) => {
-    const use = directSecretUse(expression);
-    const value = use === undefined ? undefined : values[use.name];
-    return use === undefined || value === undefined ? undefined : { value: encodeSecret(value, use.encoding) };
-  };
-}
-
 async function runTaskUnredacted(
   task: TaskRecord,
   ctx: TemplateContext,
@@ -148,24 +123,15 @@ async function runTaskUnredacted(
         return { status: 'succeeded', output: value ?? null, error: null, retryable: false };
       }
       case 'http': {
-        const substitute = await secretSubstitution(task, secrets, used);
-        const rendered = (await renderTemplate(def.config, ctx, { deadline }, substitute)) as {
-          method: string;
-          url: unknown;
-          headers?: Record<string, unknown>;
-          body?: unknown;
-        };
-        const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(rendered.headers ?? {}))
-          headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
         const timeoutMs = Math.max(1, Math.min(def.timeout_ms, deadline - Date.now()));
-        const res = await integrations.request({
-          method: rendered.method,
-          url: String(rendered.url),
-          headers,
-          body: rendered.body,
+        const request = await renderHttpRequest(def.config, ctx, {
+          tenant_code: task.tenant_code,
+          secrets,
+          used,
+          deadline,
           timeoutMs,
         });
+        const res = await integrations.request(request);
         const output = { status: res.status, body: res.body };
         if (res.status >= 400) {
           // 4xx other than 408/429 will not change on retry.

@@ -24,11 +24,12 @@ import type { ApprovalConfig, DelayConfig } from '../domain/playbook-schema.js';
 import { redactSecrets } from '../domain/redact.js';
 import { renderTemplate } from '../domain/templates.js';
 import { logger } from '../observability.js';
+import { renderHttpRequest } from './http-request.js';
 import type { TaskRecord } from './model.js';
 import { type IntegrationClient, IntegrationError } from './ports/integrations.js';
 import { SecretError, type SecretResolver } from './ports/secrets.js';
 import type { WaitStore } from './ports/waits.js';
-import { secretSubstitution, type TaskOutcome, type TemplateContext } from './run-task.js';
+import type { TaskOutcome, TemplateContext } from './run-task.js';
 import { recordTimer, sendTimerIfDue, type TimerDeps } from './timers.js';
 
 export interface StartWaitDeps extends TimerDeps {
@@ -110,24 +111,14 @@ async function sendNotify(
   const used: string[] = [];
   const at = deps.clock();
   try {
-    const withNotify = { ...task, def: { ...task.def, config: notify } } as TaskRecord;
-    const substitute = await secretSubstitution(withNotify, deps.secrets, used);
-    const rendered = (await renderTemplate(notify, ctx, { deadline }, substitute)) as {
-      method: string;
-      url: unknown;
-      headers?: Record<string, unknown>;
-      body?: unknown;
-    };
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(rendered.headers ?? {}))
-      headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
-    const res = await deps.integrations.request({
-      method: rendered.method,
-      url: String(rendered.url),
-      headers,
-      body: rendered.body,
+    const request = await renderHttpRequest(notify, ctx, {
+      tenant_code: task.tenant_code,
+      secrets: deps.secrets,
+      used,
+      deadline,
       timeoutMs: Math.max(1, Math.min(task.def.timeout_ms, deadline - Date.now())),
     });
+    const res = await deps.integrations.request(request);
     return { at, status: res.status };
   } catch (err) {
     const known = err instanceof ExpressionError || err instanceof IntegrationError || err instanceof SecretError;

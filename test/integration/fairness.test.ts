@@ -455,7 +455,7 @@ describe('a flood from one tenant', () => {
         tasks: Array.from({ length: WIDTH }, (_, i) => ({
           id: `t${i}`,
           type: 'http',
-          config: { method: 'GET', url: `${h.stub.url}/delay/1500/lost/t${i}` },
+          config: { method: 'GET', url: `${h.stub.url}/delay/6000/lost/t${i}` },
         })),
       },
       h.tokenA,
@@ -468,18 +468,19 @@ describe('a flood from one tenant', () => {
     try {
       const peid = await h.startRun('lost-parked', {}, h.tokenA);
       poller.start();
-      // As soon as the two are parked, and long before the 1.5 s calls end and release their
-      // slots, Redis "loses" them (an eviction, a failover to a replica that missed them).
-      await poller.until(async () => ((await redis.zcard(parkedKey)) === 2 ? true : undefined), 5_000, 'two parked');
+      // As soon as the two are parked, and long before the 6 s calls end and release their slots
+      // (6 s: a loaded machine may take seconds to hand all six messages over), Redis "loses"
+      // them (an eviction, a failover to a replica that missed them).
+      await poller.until(async () => ((await redis.zcard(parkedKey)) === 2 ? true : undefined), 20_000, 'two parked');
       expect(await redis.del(parkedKey, messagesKey)).toBe(2);
-      const e = await waitDone(peid, h.tokenA, 30_000);
+      const e = await waitDone(peid, h.tokenA, 60_000);
       expect(e.execution_status).toBe('completed');
       expect(e.tasks.every((t) => t.status === 'succeeded')).toBe(true);
       // Each call made exactly once: the first four admitted, the two lost ones by their copies.
-      const paths = h.stub.callsTo('/delay/1500/lost/').map((c) => c.path);
-      expect(paths.sort()).toEqual(Array.from({ length: WIDTH }, (_, i) => `/delay/1500/lost/t${i}`).sort());
+      const paths = h.stub.callsTo('/delay/6000/lost/').map((c) => c.path);
+      expect(paths.sort()).toEqual(Array.from({ length: WIDTH }, (_, i) => `/delay/6000/lost/t${i}`).sort());
     } finally {
       await poller.stop();
     }
-  }, 60_000);
+  }, 120_000);
 });

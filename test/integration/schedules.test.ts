@@ -223,6 +223,9 @@ describe('runSchedules', () => {
   });
 
   it('sweeps every due schedule over several pages, each once', async () => {
+    // Only this test's schedules: the earlier tests' every-minute schedules come due again as the
+    // minutes pass (on a slow machine, during this test), and the sweep's counts are global.
+    await db.collection(COLLECTIONS.schedules).deleteMany({});
     const names = Array.from({ length: 20 }, (_, i) => `bulk-${i}`);
     for (const name of names) {
       await h.createPlaybook({ name, tasks: [{ id: 'n', type: 'noop' }] });

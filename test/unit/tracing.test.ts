@@ -1,6 +1,6 @@
 /** lib/tracing.ts: when X-Ray tracing is on, and that the X-Ray SDK is not even loaded when it is off. */
 import { describe, expect, it } from 'vitest';
-import { tracer, tracingMiddleware, tracingWanted } from '../../lib/tracing.js';
+import { currentTracer, tracingMiddleware, tracingWanted } from '../../lib/tracing.js';
 
 describe('tracingWanted (Powertools rule)', () => {
   const lambda = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
@@ -18,8 +18,8 @@ describe('tracingWanted (Powertools rule)', () => {
 });
 
 describe('tracing off (this process: not in Lambda)', () => {
-  it('no tracer, no middleware, and the X-Ray SDK (cls-hooked async_hooks) never loaded', () => {
-    expect(tracer).toBeUndefined();
+  it('no tracer, no middleware, and the X-Ray SDK (cls-hooked async_hooks) never loaded', async () => {
+    expect(await currentTracer()).toBeUndefined();
     expect(tracingMiddleware()).toEqual([]);
     // cls-hooked, which the X-Ray SDK loads, registers its namespaces on `process`.
     expect((process as { namespaces?: unknown }).namespaces).toBeUndefined();
