@@ -52,7 +52,7 @@ const invocation = new AsyncLocalStorage<{ mayCrash: boolean }>();
  */
 function crashingDeps(
   points: CrashPoint[],
-  shouldCrash: (call: number) => boolean,
+  shouldCrash: (call: number, point: CrashPoint) => boolean,
 ): { deps: ExecuteBatchDeps; crashes: Map<CrashPoint, number> } {
   const calls = new Map<CrashPoint, number>();
   const crashes = new Map<CrashPoint, number>();
@@ -61,7 +61,7 @@ function crashingDeps(
     if (!nonEmpty || !points.includes(point) || !invocation.getStore()?.mayCrash) return result;
     const n = (calls.get(point) ?? 0) + 1;
     calls.set(point, n);
-    if (shouldCrash(n)) {
+    if (shouldCrash(n, point)) {
       crashes.set(point, (crashes.get(point) ?? 0) + 1);
       throw new Error(`injected crash after ${point}`);
     }
@@ -147,12 +147,14 @@ describe('a consumer that dies after writing (in process)', () => {
     await expectCalledOncePerAttempt(peid);
   });
 
-  it('crashes after every 3rd results write, fan-in transition, send and run close across 16 runs: all complete, integrations called once per attempt', async () => {
+  it('crashes after every 3rd results write, send and run close and every fan-in transition across 24 runs: all complete, integrations called once per attempt', async () => {
     const points: CrashPoint[] = ['writeTaskResults', 'transitionPending', 'send', 'closeTasks'];
-    const { deps, crashes } = crashingDeps(points, (n) => n % 3 === 1);
+    // Most dependents are decided in the results write now; the pending -> queued transitions left (a
+    // join whose parents ended in two invocations) crash every time, the other points every third call.
+    const { deps, crashes } = crashingDeps(points, (n, point) => point === 'transitionPending' || n % 3 === 1);
     const poller = h.poller({ handler: handlerWith(deps), maxConcurrency: 4 }).start();
     onTestFinished(() => poller.stop());
-    const peids = await mapLimit(Array.from({ length: 16 }), 4, async (_, i) =>
+    const peids = await mapLimit(Array.from({ length: 24 }), 4, async (_, i) =>
       h.startRun(i % 2 === 0 ? 'crash-diamond' : 'crash-any-join', { score: i }),
     );
     await waitNoRunning(direct.db, 90_000);
