@@ -16,8 +16,8 @@ import { type CommitPolicy, createCommitter, type Timer } from './batch/commit.j
 import { commitGroup } from './batch/commit-group.js';
 import { type Dispatched, dispatchOne } from './batch/dispatch.js';
 import { type BatchItem, claimAndLoad, parseBatch } from './batch/intake.js';
-import type { GroupContext, Member } from './batch/members.js';
-import { contextOf } from './batch/run-view.js';
+import { type GroupContext, type Member, memberRun } from './batch/members.js';
+import { contextOf, type RunView } from './batch/run-view.js';
 import { type ExecutionRecord, type TaskRecord, taskKey } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
 import type { IntegrationClient } from './ports/integrations.js';
@@ -94,15 +94,7 @@ export async function executeBatch(
       // Left for redelivery, which finds what was written and drives the rest; this invocation decides nothing more for these runs.
       for (const m of group) for (const id of m.messageIds) failed.add(id);
       for (const m of group) {
-        const view = loaded.views.get(
-          m.kind === 'ran'
-            ? m.ran.task.peid
-            : m.kind === 'resend'
-              ? m.message.message.peid
-              : m.kind === 'close'
-                ? m.peid
-                : m.task.peid,
-        );
+        const view = loaded.views.get(memberRun(m));
         if (view) view.broken = true;
       }
       logger.error('a commit group failed; its messages are left for redelivery', { error: err as Error });
@@ -123,8 +115,8 @@ export async function executeBatch(
   const contextFor = (peid: string) => {
     let c = contexts.get(peid);
     if (!c) {
-      const view = loaded.views.get(peid);
-      c = view ? contextOf(view) : ({ alert: {}, tasks: {}, execution: { peid, tenant_code: '' } } as TemplateContext);
+      // A task runs only in a run that was read (classify.ts): its view is there.
+      c = contextOf(loaded.views.get(peid) as RunView);
       contexts.set(peid, c);
     }
     return c;

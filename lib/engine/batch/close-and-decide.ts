@@ -17,7 +17,7 @@ import { initialDelaySeconds, taskMessage } from '../task-messages.js';
 import { flips } from './decide.js';
 import { fanIn, idsByRun } from './fan-in.js';
 import { inlinable, inlineRecord, runInlineTask } from './inline.js';
-import type { GroupContext, Member } from './members.js';
+import { type GroupContext, type Member, memberRun } from './members.js';
 import { contextOf, depthAfter, endOn, learn, type RunView, unseenEnds } from './run-view.js';
 
 export interface Closing {
@@ -71,7 +71,7 @@ export async function closeAndDecide(ctx: GroupContext, c: Closing, group: Membe
   const legacy: Array<{ view: RunView; ended: string[] }> = [];
   for (const [peid, run] of closed) {
     const view = views.get(peid);
-    if (!run || !view || view.broken || run.after.execution_status !== 'running') continue;
+    if (!run || !view || run.after.execution_status !== 'running') continue;
     const ended = [...(ends.get(peid)?.keys() ?? [])].filter((id) => run.before.open_tasks.includes(id));
     const { decisions, unknown } = flips(
       view.graph,
@@ -88,7 +88,9 @@ export async function closeAndDecide(ctx: GroupContext, c: Closing, group: Membe
       view.decided.add(d.task_id);
       const task = view.tasks.get(d.task_id) as TaskRecord;
       const depth = depthAfter(view, d.task_id);
-      if (d.to === 'run' && inlinable(task, depth, ctx.deadline - deps.clock())) inline.push({ view, task, depth });
+      // Inline only from a view this invocation trusts (none of the run's commits failed).
+      if (d.to === 'run' && !view.broken && inlinable(task, depth, ctx.deadline - deps.clock()))
+        inline.push({ view, task, depth });
       else
         transitions.push({
           tenant_code: view.exec.tenant_code,
@@ -139,14 +141,6 @@ export async function closeAndDecide(ctx: GroupContext, c: Closing, group: Membe
   }
   await deps.queue.send(messages);
   ctx.next([...skipped, ...(await runInline(ctx, inline, originsOf))]);
-}
-
-/** The run a member belongs to. */
-function memberRun(m: Member): string {
-  if (m.kind === 'ran') return m.ran.task.peid;
-  if (m.kind === 'resend') return m.message.message.peid;
-  if (m.kind === 'close') return m.peid;
-  return m.task.peid;
 }
 
 /** Closes `ends` on the run (completing it when they are its last open tasks); the view follows. */

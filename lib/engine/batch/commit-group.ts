@@ -34,10 +34,10 @@ type OfKind<K extends Member['kind']> = Extract<Member, { kind: K }>;
 const ofKind = <K extends Member['kind']>(group: Member[], kind: K) =>
   group.filter((m): m is OfKind<K> => m.kind === kind);
 
-/** A run that can still move on: running, not failing in this group, its view intact. */
+/** A run that can still move on: running, not failing in this group. */
 function live(ctx: GroupContext, peid: string, fatal: Map<string, Fatal>): RunView | undefined {
   const view = ctx.views.get(peid);
-  return view && !view.broken && !fatal.has(peid) && view.exec.execution_status === 'running' ? view : undefined;
+  return view && !fatal.has(peid) && view.exec.execution_status === 'running' ? view : undefined;
 }
 
 /** The write that decides a pending task: queued, or skipped (ended now). */
@@ -163,11 +163,16 @@ async function decideOwnEnds(
   const queued = new Map<string, OutgoingTaskMessage>();
   // Per run, the ends this group wrote so far (earlier groups' are `ours`).
   const groupEnds = new Map<string, Map<string, TaskStatus>>();
-  let frontier = at.ended.filter((t) => isGraphTask(t) && live(ctx, t.peid, at.fatal));
+  // Only from what this invocation knows is stored: not in a run one of whose commits failed.
+  const trusted = (peid: string) => {
+    const view = live(ctx, peid, at.fatal);
+    return view && !view.broken ? view : undefined;
+  };
+  let frontier = at.ended.filter((t) => isGraphTask(t) && trusted(t.peid));
   while (frontier.length > 0) {
     const before = at.ended.length;
     for (const [peid, tasks] of groupByRun(frontier)) {
-      const view = live(ctx, peid, at.fatal);
+      const view = trusted(peid);
       if (!view) continue;
       const earlier = groupEnds.get(peid) ?? new Map<string, TaskStatus>();
       const known = (id: string) => earlier.get(id) ?? (view.ours.has(id) ? view.tasks.get(id)?.status : undefined);

@@ -35,3 +35,11 @@ export interface GroupContext {
   /** Members decided by this group that commit next (inline tasks evaluated, skipped tasks to close). */
   next(members: Member[]): void;
 }
+
+/** The run a member belongs to. */
+export function memberRun(m: Member): string {
+  if (m.kind === 'ran') return m.ran.task.peid;
+  if (m.kind === 'resend') return m.message.message.peid;
+  if (m.kind === 'close') return m.peid;
+  return m.task.peid;
+}

@@ -9,7 +9,9 @@
 import { describe, expect, it } from 'vitest';
 import type { IntegrationResponse } from '../../../lib/engine/ports/integrations.js';
 import type { RunStore } from '../../../lib/engine/ports/run-store.js';
+import type { OutgoingTaskMessage } from '../../../lib/engine/ports/task-queue.js';
 import { createEngine, type Engine } from '../../support/engine-fixture.js';
+import { seededRandom } from '../../support/random.js';
 
 const http = (id: string, extra: object = {}) => ({
   id,
@@ -233,5 +235,60 @@ describe('group commit', () => {
     await e.deliver(next);
     expect(e.execution(peid).execution_status).toBe('completed');
     expect(e.calls).toEqual(['http://svc/a', 'http://svc/after']);
+  });
+
+  it('many runs, their messages split at random into concurrent batches and delivered twice: all complete, each call once', async () => {
+    const random = seededRandom(20_251_205);
+    // Calls answer after a random number of event-loop turns, so results finish in any order and groups form at random.
+    const e = createEngine(async (req) => {
+      for (let i = Math.floor(random() * 4); i > 0; i--) await new Promise((r) => setImmediate(r));
+      return { status: 200, body: { url: req.url } };
+    });
+    e.deps.commit = { windowMs: 5, maxResults: 4 };
+    const tasks = [
+      ...[0, 1, 2, 3, 4].map((i) => http(`c${i}`)),
+      {
+        id: 'join',
+        type: 'transform',
+        depends_on: ['c0', 'c1', 'c2', 'c3', 'c4'],
+        config: { expression: '$count($keys(tasks))' },
+      },
+      http('after', { depends_on: ['join'] }),
+      { id: 'side', type: 'noop', depends_on: ['c0'] },
+    ];
+    const peids: string[] = [];
+    let queue: OutgoingTaskMessage[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { peid, roots } = e.start(tasks);
+      peids.push(peid);
+      queue.push(...roots);
+    }
+    for (let round = 0; queue.length > 0; round++) {
+      if (round > 50) throw new Error('still delivering after 50 rounds');
+      // Every message once more with probability 1/3, then cut into batches of 1-10 delivered at once.
+      const copies = [...queue, ...queue.filter(() => random() < 1 / 3)].sort(() => random() - 0.5);
+      const batches: OutgoingTaskMessage[][] = [];
+      while (copies.length > 0) batches.push(copies.splice(0, 1 + Math.floor(random() * 10)));
+      const deliveries = batches.map((b) => e.deliver(b));
+      // Commit windows pass while the batches run.
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setImmediate(r));
+        e.advance(5);
+      }
+      const failed = await Promise.all(deliveries);
+      queue = failed.flatMap((ids, i) =>
+        ids.map((id) => (batches[i] as OutgoingTaskMessage[])[Number(id.slice(1))] as OutgoingTaskMessage),
+      );
+      queue.push(...e.take());
+      e.advance(60_000);
+    }
+    for (const peid of peids) {
+      expect(e.execution(peid)).toMatchObject({ execution_status: 'completed', open_tasks: [] });
+      expect(e.task(peid, 'join')).toMatchObject({ status: 'succeeded', output_json: '8', attempts: 1 });
+    }
+    const perTask = new Map<string, number>();
+    for (const url of e.calls) perTask.set(url, (perTask.get(url) ?? 0) + 1);
+    expect([...perTask.values()].every((n) => n === peids.length)).toBe(true);
+    expect(e.calls).toHaveLength(peids.length * 6);
   });
 });
