@@ -78,6 +78,8 @@ const schemas = {
     MONGO_HEARTBEAT_FREQUENCY_MS: intVar(10_000, 500, 600_000),
     /** A server check unanswered this long means the driver's monitor is stuck (lib/clients/mongo-watchdog.ts). */
     MONGO_MONITOR_STALL_MS: z.coerce.number().int().min(0).max(600_000).optional(),
+    /** `auto`: close a run's last tasks and complete it in one pipeline update where the server takes it. */
+    MONGO_UPDATE_PIPELINES: z.enum(['auto', 'off']).default('auto'),
   }),
   redis: z
     .object({
@@ -157,6 +159,10 @@ const schemas = {
     RUN_WORK_BUDGET: intVar(5_000, 200, 100_000),
     /** Added to a claimed task's lease beyond the function's own deadline. */
     TASK_LEASE_MARGIN_MS: intVar(30_000, 0, 900_000),
+    /** A batch commits the results that finish within this window of the first (lib/engine/batch/commit.ts)... */
+    TASK_COMMIT_WINDOW_MS: intVar(5, 0, 1_000),
+    /** ...or as soon as this many have finished, whichever comes first. */
+    TASK_COMMIT_MAX_RESULTS: intVar(10, 1, 1_000),
   }),
   /** The two-level playbook definition cache (docs/cache.md explains each bound). */
   cache: z.object({

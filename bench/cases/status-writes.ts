@@ -135,7 +135,7 @@ export function statusWritesCase(db: Db, counter: RoundTripCounter): BenchCase {
         log: ctx.log,
         label: 'status-writes',
         baseline: measure('baseline', () => writeResultsOneByOne(db, writes, TOKEN, Date.now())),
-        optimized: measure('product', () => store.writeTaskResults(writes, TOKEN, Date.now())),
+        optimized: measure('product', async () => void (await store.writeTaskResults(writes, TOKEN, Date.now()))),
       });
       // Diagnostic, not a product path: the same two write patterns with `_id`-only filters, the
       // only filter shape mongo-java-server answers from an index (see the notes).

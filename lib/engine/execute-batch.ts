@@ -1,34 +1,35 @@
 /**
- * One SQS batch of task messages, in stages (lib/engine/batch/), with few round trips: one bulk
- * claim sent with one read of the runs involved (intake), the tasks run concurrently (classify,
- * dispatch), one unordered bulk write of all results (results), loops and sub-playbook waits
- * settled, failing runs ended (fatal), one fresh read (by key) of the tasks the fan-in decides on
- * (none when nothing finished has dependents), one bulk of atomic pending->queued|skipped claims,
- * SendMessageBatch for what became ready, and — alongside the fan-in — one update per run to
- * close finished tasks (the last one completes the run). Ready in-process tasks then run inline.
- * Every step is idempotent, so a redelivered message completes what a crashed invocation left
- * half done and never calls an integration twice for a finished task.
+ * One SQS batch of task messages, in stages (lib/engine/batch/): one bulk claim sent with one read
+ * of the runs involved (intake; the graph from the pinned version's cache), the claimed tasks run
+ * concurrently (classify, dispatch), and each, as it finishes, joins the next commit group
+ * (commit.ts): a group's results and the decisions its own ends make go out in one unordered bulk
+ * write, loops and sub-playbook waits settle, failing runs end (fatal), one update per run closes
+ * what ended and completes the run when it was the last, and what the closes decide is queued,
+ * skipped, or run inline in the next group (commit-group.ts). A slow task never holds back a fast
+ * one; the invocation returns when every group has committed. Every step is idempotent, so a
+ * redelivered message completes what a crashed invocation left half done and never calls an
+ * integration twice for a finished task.
  */
-import { logger, MetricUnit, metrics } from '../observability.js';
+import { logger } from '../observability.js';
 import { classifyBatch } from './batch/classify.js';
-import { dispatch } from './batch/dispatch.js';
-import { fanIn, type IdsByRun, idsByRun } from './batch/fan-in.js';
-import { endFailedRuns, type Fatal } from './batch/fatal.js';
-import { inlinable, runInline } from './batch/inline.js';
+import { type CommitPolicy, createCommitter, type Timer } from './batch/commit.js';
+import { commitGroup } from './batch/commit-group.js';
+import { type Dispatched, dispatchOne } from './batch/dispatch.js';
 import { type BatchItem, claimAndLoad, parseBatch } from './batch/intake.js';
-import { settleItems, startLoops } from './batch/loops.js';
-import { planResults, resultWrite } from './batch/results.js';
-import { recordWaits, resumeWaiting } from './batch/sub-playbook-waits.js';
-import { afterContainments, splitUndoItems, withContainments, withUndos } from './batch/undo.js';
+import { type GroupContext, type Member, memberRun } from './batch/members.js';
+import { contextOf, type RunView } from './batch/run-view.js';
+import { splitUndoItems, withUndos } from './batch/undo.js';
 import { type BatchWaits, handleTimerMessages, takeTimerMessages } from './batch/waits.js';
-import { type ExecutionRecord, isGraphTask, isLoopItem, type TaskRecord, taskKey } from './model.js';
+import { type ExecutionRecord, taskKey } from './model.js';
 import type { ChildRunDeps } from './ports/child-runs.js';
 import type { IntegrationClient } from './ports/integrations.js';
+import type { RunGraphs } from './ports/run-graphs.js';
 import type { RunStore } from './ports/run-store.js';
 import type { SecretResolver } from './ports/secrets.js';
-import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
+import type { TaskQueue } from './ports/task-queue.js';
 import type { TimerStore } from './ports/timers.js';
-import { cancelLateWaits, closeAndComplete, wakeParentsOfEnded } from './run-lifecycle.js';
+import { wakeParentsOfEnded } from './run-lifecycle.js';
+import type { TemplateContext } from './run-task.js';
 import type { UndoDeps } from './undo.js';
 
 export { fanInKeys, planFanIn } from './batch/fan-in.js';
@@ -49,6 +50,12 @@ export interface ExecuteBatchDeps {
   children?: ChildRunDeps;
   /** Work a run and its sub-playbook runs may create together (work-budget.ts); default 5,000. */
   workBudget?: number;
+  /** The graphs of pinned playbook versions (absent: every run's tasks are read). */
+  graphs?: RunGraphs;
+  /** Group commit (commit.ts); default a 5 ms window or 10 results. */
+  commit?: CommitPolicy;
+  /** The commit window's timer (tests move a clock of their own). */
+  timer?: Timer;
   /** Durable timers (approval timeouts, long delays), cancelled when their run ends. */
   timers?: TimerStore;
   /** Durable waits (batch/waits.ts, with `timers`); without them approvals and long delays fail UNSUPPORTED. */
@@ -64,19 +71,18 @@ export interface BatchResult {
 
 /** Time kept back from the function's remaining time to write results before it is killed. */
 const WRITE_RESERVE_MS = 3_000;
+const DEFAULT_COMMIT: CommitPolicy = { windowMs: 5, maxResults: 10 };
 
 /** Processes one batch of task messages; see the module comment for the stages. */
 export async function executeBatch(
   deps: ExecuteBatchDeps,
   items: BatchItem[],
   remainingTimeMs: number,
-  inlineDepth = 0,
 ): Promise<BatchResult> {
   // Undo and rollback messages (their expiry timers included) never claim a task: lib/engine/undo.ts handles them beside the rest.
   const split = splitUndoItems(items);
-  if (split.undo.length > 0) {
-    return withUndos(deps, split, remainingTimeMs, (rest) => executeBatch(deps, rest, remainingTimeMs, inlineDepth));
-  }
+  if (split.undo.length > 0)
+    return withUndos(deps, split, remainingTimeMs, (rest) => executeBatch(deps, rest, remainingTimeMs));
   // Wait timers' messages apply their effect on their own (batch/waits.ts), alongside the pipeline.
   const { timed, rest } = takeTimerMessages(items);
   const timers = handleTimerMessages(deps, timed);
@@ -86,113 +92,72 @@ export async function executeBatch(
   const start = deps.clock();
   const deadline = start + Math.max(1_000, remainingTimeMs - WRITE_RESERVE_MS);
   const leaseUntil = deadline + WRITE_RESERVE_MS + deps.leaseMarginMs;
-  const loaded = await claimAndLoad(deps.runs, jobs, token, leaseUntil, start);
-  const execs = new Map(loaded.executions.map((e) => [e.peid, e]));
-  const tasks = new Map(loaded.tasks.map((t) => [taskKey(t.peid, t.task_id), t]));
-  const batch = classifyBatch(jobs, tasks, execs, token, start);
+  const loaded = await claimAndLoad(deps, jobs, token, leaseUntil, start);
+  const batch = classifyBatch(jobs, loaded.tasks, loaded.execs, token, start);
+  const idsOf = (t: { peid: string; task_id: string }) => batch.messageIds.get(taskKey(t.peid, t.task_id)) ?? [];
 
-  // Run every claimed task of the batch concurrently; loops expand, sub-playbook tasks start to wait.
-  const ran = await dispatch(deps, batch.toRun, { execs, tasks: loaded.tasks }, deadline);
-  await recordWaits(deps, ran.waits, token);
-  const outgoing: OutgoingTaskMessage[] = [...batch.resend, ...(await startLoops(deps, ran.expansions, token))];
-  // A run that ended meanwhile may have cancelled its open tasks before these started to wait.
-  await cancelLateWaits(
-    deps.runs,
-    [...ran.waits, ...ran.expansions].map((w) => w.task).concat(ran.waiting),
-    deps.clock(),
-  );
-
-  // One bulk write of every result (and of the cancellations of tasks whose run ended).
-  const results = planResults(ran.ran, execs, deps);
-  const contained = await withContainments(deps, results.writes, tasks, execs);
-  await deps.runs.writeTaskResults(
-    [...batch.toCancel.map((t) => resultWrite(t, 'cancelled', null, start)), ...contained.writes],
+  const failed = new Set<string>();
+  const ctx: GroupContext = {
+    deps,
+    views: loaded.views,
     token,
-    deps.clock(),
-  );
-  outgoing.push(...results.retries);
-  await afterContainments(deps, contained.containments, [...results.finished, ...batch.toCancel]);
-
-  // Items that finished (now, or earlier and redelivered), then woken sub-playbook tasks.
-  const refinished = new Set(batch.refinished.map((t) => taskKey(t.peid, t.task_id)));
-  const fatal = new Map<string, Fatal>(results.fatal.map((f) => [f.run.peid, f]));
-  const redelivered = loaded.tasks.filter((t) => isLoopItem(t) && refinished.has(taskKey(t.peid, t.task_id)));
-  const loops = await settleItems(deps, [...results.itemsDone, ...redelivered], execs, (p) => fatal.has(p), token);
-  const resumed = await resumeWaiting(deps, batch.toResume, execs);
-  for (const f of [...loops.fatal, ...resumed.fatal]) fatal.set(f.run.peid, f);
-  outgoing.push(...loops.messages, ...resumed.messages);
-
-  // A failed task with on_failure=fail ends its run; nothing new starts in it.
-  await endFailedRuns(deps, fatal);
-  const open = (peid: string) => !fatal.has(peid) && execs.get(peid)?.execution_status === 'running';
-  const finished = idsByRun([...results.finished, ...loops.done, ...resumed.done].filter((t) => open(t.peid)));
-  const redriven = idsByRun(batch.refinished.filter((t) => isGraphTask(t) && open(t.peid)));
-
-  // Fan-in: decide the dependents of every task that finished (or was redelivered finished).
-  const inline = await fanInAndClose(deps, { execs, tasks, graph: loaded.tasks }, finished, redriven, outgoing, {
-    token,
-    inlineDepth,
     deadline,
-  });
+    next: (members) => committer.addNow(members),
+  };
+  const committer = createCommitter<Member>(
+    deps.commit ?? DEFAULT_COMMIT,
+    (group) => commitGroup(ctx, group),
+    (group, err) => {
+      // Left for redelivery, which finds what was written and drives the rest; this invocation decides nothing more for these runs.
+      for (const m of group) for (const id of m.messageIds) failed.add(id);
+      for (const m of group) {
+        const view = loaded.views.get(memberRun(m));
+        if (view) view.broken = true;
+      }
+      logger.error('a commit group failed; its messages are left for redelivery', { error: err as Error });
+    },
+    deps.timer,
+  );
+
+  // What needs no run commits at once: cancellations, redelivered finished tasks, resumed waits, re-sent retries.
+  committer.addNow([
+    ...batch.toCancel.map((task): Member => ({ kind: 'cancel', task, messageIds: idsOf(task) })),
+    ...batch.refinished.map((task): Member => ({ kind: 'redrive', task, messageIds: idsOf(task) })),
+    ...batch.toResume.map((task): Member => ({ kind: 'resume', task, messageIds: idsOf(task) })),
+    ...batch.resend.map((message): Member => ({ kind: 'resend', message, messageIds: idsOf(message.message) })),
+  ]);
+
+  // Every claimed task runs at once; each commits as soon as it is done.
+  const contexts = new Map<string, TemplateContext>();
+  const contextFor = (peid: string) => {
+    let c = contexts.get(peid);
+    if (!c) {
+      // A task runs only in a run that was read (classify.ts): its view is there.
+      c = contextOf(loaded.views.get(peid) as RunView);
+      contexts.set(peid, c);
+    }
+    return c;
+  };
+  committer.expect(batch.toRun.length);
+  for (const task of batch.toRun) {
+    const exec = loaded.execs.get(task.peid) as ExecutionRecord;
+    void dispatchOne(deps, task, contextFor(task.peid), exec, deadline).then((d) =>
+      committer.add(memberOf(d, idsOf(task))),
+    );
+  }
+  await committer.idle();
+
   // A message of a sub-playbook run that has ended: its parent's wake-up may have been lost.
   await wakeParentsOfEnded(
     deps.queue,
-    [...execs.values()].filter((e) => e.parent !== undefined),
+    [...loaded.execs.values()].filter((e) => e.parent !== undefined),
   );
-  if (inline.length > 0) {
-    const left = deadline - deps.clock() + WRITE_RESERVE_MS;
-    await runInline(deps.queue, inline, left, (next, ms) => executeBatch(deps, next, ms, inlineDepth + 1));
-  }
-  return { failedMessageIds: [...unparsable, ...batch.later, ...(await timers)] };
+  return { failedMessageIds: [...unparsable, ...batch.later, ...failed, ...(await timers)] };
 }
 
-/**
- * The fan-in, sending `outgoing` with what became ready, while the finished tasks close on their
- * runs: a closed task's undecided dependents are still open on the run, so it cannot complete
- * before they are decided; the tasks the fan-in skips close after. Returns the ready tasks to
- * run inline.
- */
-async function fanInAndClose(
-  deps: ExecuteBatchDeps,
-  loaded: { execs: Map<string, ExecutionRecord>; tasks: Map<string, TaskRecord>; graph: TaskRecord[] },
-  finished: IdsByRun,
-  redriven: IdsByRun,
-  outgoing: OutgoingTaskMessage[],
-  at: { token: string; inlineDepth: number; deadline: number },
-): Promise<OutgoingTaskMessage[]> {
-  const runs = [...new Set([...finished.keys(), ...redriven.keys()])].map(
-    (p) => loaded.execs.get(p) as ExecutionRecord,
-  );
-  const inline: OutgoingTaskMessage[] = [];
-  let skipped: IdsByRun = new Map();
-  const decide = async () => {
-    const decided = await fanIn(deps, runs, loaded.graph, finished, redriven, at.token);
-    for (const m of decided.queued) {
-      const task = loaded.tasks.get(taskKey(m.message.peid, m.message.task_id));
-      (inlinable(task, m, at.inlineDepth, at.deadline - deps.clock()) ? inline : outgoing).push(m);
-    }
-    outgoing.push(...decided.resend);
-    skipped = decided.skipped;
-    await deps.queue.send(outgoing);
-  };
-  const close = async (ids: IdsByRun) => {
-    await Promise.all(
-      [...ids].map(async ([peid, set]) => {
-        const exec = loaded.execs.get(peid) as ExecutionRecord;
-        const now = deps.clock();
-        if (!(await closeAndComplete(deps, exec, [...set], now))) return;
-        metrics.addMetric('RunsCompleted', MetricUnit.Count, 1);
-        logger.info('run completed', { peid, tenant_code: exec.tenant_code, playbook_runtime: now - exec.createddate });
-      }),
-    );
-  };
-  await Promise.all([decide(), close(idsByRun(runs.flatMap((e) => closedOf(e.peid, finished, redriven))))]);
-  await close(skipped);
-  return inline;
-}
-
-/** The finished and redriven task ids of a run, as tasks. */
-function closedOf(peid: string, finished: IdsByRun, redriven: IdsByRun): Array<{ peid: string; task_id: string }> {
-  const ids = new Set([...(finished.get(peid) ?? []), ...(redriven.get(peid) ?? [])]);
-  return [...ids].map((task_id) => ({ peid, task_id }));
+function memberOf(d: Dispatched, messageIds: string[]): Member {
+  if (d.kind === 'ran') return { kind: 'ran', ran: d.ran, depth: 0, inline: false, messageIds };
+  if (d.kind === 'expansion') return { kind: 'expansion', task: d.task, items: d.items, messageIds };
+  if (d.kind === 'waiting') return { kind: 'waiting', task: d.task, lost: d.lost, messageIds };
+  return { kind: 'wait', task: d.task, childPeid: d.childPeid, messageIds };
 }

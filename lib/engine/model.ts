@@ -55,6 +55,12 @@ export interface ExecutionRecord {
   playbook_runtime: number | null;
   /** Ids of tasks not yet terminal; the run completes when it becomes empty. */
   open_tasks: string[];
+  /**
+   * The terminal status of each graph task closed on the run (written by the update that closes
+   * it): the fan-in reads its dependencies' outcomes here. A task still in `open_tasks` has not
+   * ended whatever this says (a redrive reopens tasks); absent on runs started before it was kept.
+   */
+  task_ends?: Record<string, TaskStatus>;
   tasks_total: number;
   error: TaskError | null;
   /** On a sub-playbook run: the task of the parent run waiting for it, and the nesting depth (top level 0). */
@@ -243,6 +249,11 @@ export const TASK_TRANSITIONS = {
   decide: { from: ['pending'], to: ['queued', 'skipped'] },
   /** The holder hands a loop over to its items, or a `playbook` task over to its child run. */
   wait: { from: ['claimed'], to: ['unclaimed'] },
+  /**
+   * An in-process task (transform, noop) decided, run and recorded in one update, without a claim
+   * or a message (lib/engine/batch/inline.ts): its result, or its retry.
+   */
+  inline: { from: ['pending'], to: ['succeeded', 'failed', 'skipped', 'queued'] },
   /** A waiting task gets its result (or, for a child run, its retry), once. */
   finishWait: { from: ['unclaimed'], to: ['succeeded', 'failed', 'queued'] },
   /** The holder starts a durable wait (an approval's question, a long delay's timer) and releases its claim. */
@@ -303,6 +314,11 @@ export function isClaimedBy(t: { claim?: TaskClaim | null }, token: string): boo
 /** Claimed by a worker whose lease ran out before `now`: presumed dead, its attempt may be taken over. */
 export function leaseExpired(t: Parameters<typeof phaseOf>[0], now: number): boolean {
   return phaseOf(t) === 'claimed' && (t.claim?.until ?? 0) < now;
+}
+
+/** True when graph task `taskId` has ended by the run's record: closed (not open) with its status kept. */
+export function endedOn(exec: Pick<ExecutionRecord, 'open_tasks' | 'task_ends'>, taskId: string): boolean {
+  return !exec.open_tasks.includes(taskId) && exec.task_ends !== undefined && Object.hasOwn(exec.task_ends, taskId);
 }
 
 /** A run that is still running and whose every task has closed: it completes (once, run-lifecycle.ts). */

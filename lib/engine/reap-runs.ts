@@ -153,19 +153,19 @@ async function reapRun(
   const finished = new Set(tasks.filter((t) => isTerminalTask(t.status)).map((t) => t.task_id));
   const plan = planFanIn([exec], tasks, new Map(), new Map([[exec.peid, finished]]));
   const won = await deps.runs.transitionPending(plan.transitions, deps.newToken(), now);
-  const closed = [...finished];
+  const closed = tasks.filter((t) => isTerminalTask(t.status)).map((t) => ({ task_id: t.task_id, status: t.status }));
   for (const t of plan.transitions) {
     if (!won.has(taskKey(t.peid, t.task_id))) continue;
     report.decided += 1;
     if (t.to === 'queued')
       messages.set(taskKey(t.peid, t.task_id), taskMessage(t, 1, plan.delayOf.get(taskKey(t.peid, t.task_id)) ?? 0));
-    else closed.push(t.task_id);
+    else closed.push({ task_id: t.task_id, status: 'skipped' });
   }
   for (const m of plan.resend) messages.set(taskKey(m.message.peid, m.message.task_id), m);
   await deps.queue.send([...messages.values()]);
   report.requeued += messages.size;
   // Also marks progress, so the next sweep leaves this run alone for another bound.
-  if (await closeAndComplete(deps, exec, closed, now)) report.completed += 1;
+  if ((await closeAndComplete(deps, exec, closed, now)).completed) report.completed += 1;
   if (messages.size > 0)
     logger.warn('reaper re-enqueued tasks of a stalled run', {
       peid: exec.peid,

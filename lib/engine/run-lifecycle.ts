@@ -13,7 +13,7 @@
  */
 import type { AuditEntry } from './audit.js';
 import { type ExecutionRecord, type RunRef, runDone, type TaskError } from './model.js';
-import type { RunEnds } from './ports/run-ends.js';
+import type { ClosedRun, RunEnds, TaskEnd } from './ports/run-ends.js';
 import type { RunRecords } from './ports/run-records.js';
 import type { OutgoingTaskMessage, TaskQueue } from './ports/task-queue.js';
 import type { TimerStore } from './ports/timers.js';
@@ -60,17 +60,25 @@ export async function endRun(
 }
 
 /**
- * Closes finished tasks on their run: the call that empties its open set completes the run
- * (once, whoever closes last). True if this call completed it.
+ * Closes ended tasks on their run: the call that empties its open set completes the run (once,
+ * whoever closes last), in the same update where the store can (`believedOpen`: the open set the
+ * caller last saw), else with finishRun. `completed`: this call completed it.
  */
 export async function closeAndComplete(
   deps: LifecycleDeps,
   run: RunToEnd,
-  taskIds: string[],
+  ends: TaskEnd[],
   now: number,
-): Promise<boolean> {
-  const after = await deps.runs.closeTasks(refOf(run), taskIds, now);
-  return after !== null && runDone(after) && (await endRun(deps, run, 'completed', now));
+  believedOpen?: readonly string[],
+): Promise<{ closed: ClosedRun | null; completed: boolean }> {
+  const complete = { createddate: run.createddate, ...(believedOpen ? { believedOpen } : {}) };
+  const closed = await deps.runs.closeTasks(refOf(run), ends, now, complete);
+  if (!closed) return { closed, completed: false };
+  if (closed.completed) {
+    await afterEnd(deps, run, 'completed', now);
+    return { closed, completed: true };
+  }
+  return { closed, completed: runDone(closed.after) && (await endRun(deps, run, 'completed', now)) };
 }
 
 /** What follows a run's end with `status`; called again to repair an end whose steps were cut short. */

@@ -99,6 +99,7 @@ export function planRun(
     completeddate: null,
     playbook_runtime: null,
     open_tasks: playbook.tasks.map((t) => t.id),
+    task_ends: {},
     tasks_total: playbook.tasks.length,
     error: null,
     // The run's own tasks, the first units of its work budget (work-budget.ts).

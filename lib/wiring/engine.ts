@@ -1,5 +1,6 @@
 /** executeTask: integrations, secrets, sub-playbooks, durable waits and per-tenant fairness. */
 import { randomUUID } from 'node:crypto';
+import { createRunGraphs } from '../adapters/cache/run-graphs.js';
 import { createIntegrationClient } from '../adapters/http/integration-client.js';
 import { createTenantSlots } from '../adapters/redis/tenant-slots.js';
 import { createSsmSecretResolver, defaultSecretsPrefix } from '../adapters/secrets/ssm-secrets.js';
@@ -11,7 +12,7 @@ import type { ExecuteBatchDeps } from '../engine/execute-batch.js';
 import { createFairness, type Fairness } from '../engine/fairness.js';
 import type { UndoDeps } from '../engine/undo.js';
 import { timerDeps, timerStore, waitStore } from './approvals.js';
-import { cacheKeyPrefix, playbookCache } from './catalog.js';
+import { cacheKeyPrefix, playbookCache, redisGuard } from './catalog.js';
 import { once } from './once.js';
 import { runStore, taskQueue, undoStore } from './runs.js';
 
@@ -49,6 +50,16 @@ export const undoDeps = once(
   }),
 );
 
+/** The graphs of pinned playbook versions: container memory, then the playbook cache's Redis copy. */
+const runGraphs = once(() => {
+  const cfg = getConfig('cache');
+  return createRunGraphs(redisGuard(), {
+    maxEntries: cfg.PLAYBOOK_CACHE_L1_MAX_ENTRIES,
+    maxBytes: cfg.PLAYBOOK_CACHE_L1_MAX_BYTES,
+    keyPrefix: cacheKeyPrefix(),
+  });
+});
+
 /** Dependencies of executeBatch. */
 export const executeBatchDeps = once(
   (): ExecuteBatchDeps => ({
@@ -62,6 +73,11 @@ export const executeBatchDeps = once(
     leaseMarginMs: getConfig('engine').TASK_LEASE_MARGIN_MS,
     secrets: secretResolver(),
     workBudget: getConfig('engine').RUN_WORK_BUDGET,
+    graphs: runGraphs(),
+    commit: {
+      windowMs: getConfig('engine').TASK_COMMIT_WINDOW_MS,
+      maxResults: getConfig('engine').TASK_COMMIT_MAX_RESULTS,
+    },
     children: {
       playbooks: playbookCache(),
       runs: runStore(),

@@ -10,7 +10,9 @@ import type { TaskQueue } from '../engine/ports/task-queue.js';
 import type { UndoStore } from '../engine/ports/undo.js';
 import { once } from './once.js';
 
-export const runStore: () => RunStore = once(() => createRunStore(getDb()));
+export const runStore: () => RunStore = once(() =>
+  createRunStore(getDb(), { updatePipelines: getConfig('mongo').MONGO_UPDATE_PIPELINES }),
+);
 export const taskQueue: () => TaskQueue = once(() => createTaskQueue(getSqs(), getConfig('queue').TASK_QUEUE_URL));
 /** Containments: the undo state of tasks and the rollback mark of runs (docs/containment.md). */
 export const undoStore: () => UndoStore = once(() => createUndoStore(getDb()));

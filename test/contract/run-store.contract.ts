@@ -176,7 +176,21 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
       const r = newRun();
       await s.insertRun(r.exec, r.tasks);
       await s.claimTasks([{ ...r.key('a'), attempt: 1 }], 'w1', 100, 10);
-      expect((await s.closeTasks(r.ref, ['d', 'zz'], 20))?.open_tasks).toEqual(['a', 'b', 'c', 'loop']);
+      const closed = await s.closeTasks(
+        r.ref,
+        [
+          { task_id: 'd', status: 'succeeded' },
+          { task_id: 'zz', status: 'failed' },
+        ],
+        20,
+      );
+      expect(closed?.before.open_tasks).toEqual(['a', 'b', 'c', 'd', 'loop']);
+      expect(closed?.after).toMatchObject({ open_tasks: ['a', 'b', 'c', 'loop'], task_ends: { d: 'succeeded' } });
+      expect(closed?.completed).toBe(false);
+      expect(await s.getExecution(r.ref)).toMatchObject({ open_tasks: ['a', 'b', 'c', 'loop'] });
+      expect(
+        await s.closeTasks({ ...r.ref, tenant_code: 'other' }, [{ task_id: 'a', status: 'failed' }], 21),
+      ).toBeNull();
       expect(await s.finishRun(r.ref, 'cancelled', 30, 10, { code: 'X', message: 'x' }, AUDIT)).toBe(true);
       expect(await s.finishRun(r.ref, 'completed', 31, 10)).toBe(false);
       await s.cancelOpenTasks([r.ref], 32);
@@ -191,6 +205,131 @@ export function runStoreContract(name: string, makeStore: () => RunStore | Promi
         error: { code: 'X' },
         audit_pending: [{ id: 'e1' }],
       });
+    });
+
+    it('the close that empties the open set completes the run once, with the view or by itself', async () => {
+      const s = await store();
+      const r = newRun();
+      await s.insertRun(r.exec, r.tasks);
+      const ends = (ids: string[]) => ids.map((task_id) => ({ task_id, status: 'succeeded' as const }));
+      // A stale view (two open, one believed) never completes: `d` stays open.
+      const stale = await s.closeTasks(r.ref, ends(['a', 'b', 'c']), 20, {
+        createddate: 10,
+        believedOpen: ['a', 'b', 'c'],
+      });
+      expect(stale).toMatchObject({
+        completed: false,
+        after: { open_tasks: ['d', 'loop'], execution_status: 'running' },
+      });
+      // The exact view: closed and completed in the same call.
+      const last = await s.closeTasks(r.ref, ends(['d', 'loop']), 30, { createddate: 10, believedOpen: ['d', 'loop'] });
+      expect(last).toMatchObject({ completed: true, before: { open_tasks: ['d', 'loop'] } });
+      expect(last?.after).toMatchObject({ execution_status: 'completed', open_tasks: [], completeddate: 30 });
+      expect(await s.getExecution(r.ref)).toMatchObject({
+        execution_status: 'completed',
+        completeddate: 30,
+        playbook_runtime: 20,
+        open_tasks: [],
+        task_ends: { a: 'succeeded', b: 'succeeded', c: 'succeeded', d: 'succeeded', loop: 'succeeded' },
+      });
+      expect(await s.finishRun(r.ref, 'completed', 31, 10)).toBe(false);
+      // Without a view: completed in the update (pipelines), or left for finishRun with nothing open.
+      const r2 = newRun();
+      await s.insertRun(r2.exec, r2.tasks);
+      const blind = await s.closeTasks(r2.ref, ends(['a', 'b', 'c', 'd', 'loop']), 40, { createddate: 10 });
+      expect(blind?.after.open_tasks).toEqual([]);
+      if (!blind?.completed) expect(await s.finishRun(r2.ref, 'completed', 41, 10)).toBe(true);
+      expect((await s.getExecution(r2.ref))?.execution_status).toBe('completed');
+      // A run that has ended is closed but never completed again.
+      const again = await s.closeTasks(r2.ref, ends(['a']), 50, { createddate: 10, believedOpen: [] });
+      expect(again?.completed).toBe(false);
+    });
+
+    it('closes of two runs at once, on a store that has closed nothing yet, both go through', async () => {
+      const s = await store();
+      const [r1, r2] = [newRun(), newRun()];
+      await Promise.all([s.insertRun(r1.exec, r1.tasks), s.insertRun(r2.exec, r2.tasks)]);
+      const all = ['a', 'b', 'c', 'd', 'loop'].map((task_id) => ({ task_id, status: 'succeeded' as const }));
+      const closed = await Promise.all(
+        [r1, r2].map((r) =>
+          s.closeTasks(r.ref, all, 20, { createddate: 10, believedOpen: ['a', 'b', 'c', 'd', 'loop'] }),
+        ),
+      );
+      expect(closed.map((c) => [c?.after.open_tasks, c?.completed])).toEqual([
+        [[], true],
+        [[], true],
+      ]);
+    });
+
+    it('decides pending tasks within a results write: one writer wins each, held results still apply', async () => {
+      const s = await store();
+      const r = newRun();
+      await s.insertRun(r.exec, r.tasks);
+      await s.claimTasks([{ ...r.key('a'), attempt: 1 }], 'w1', 100, 10);
+      const decided = (task_id: string, status: 'queued' | 'skipped' | 'succeeded', started_at: number | null) => ({
+        ...r.key(task_id),
+        status,
+        output_json: status === 'succeeded' ? '7' : null,
+        truncated: false,
+        error: null,
+        finished_at: status === 'queued' ? null : 60,
+        duration_ms: null,
+        decided: { attempts: status === 'succeeded' ? 1 : 0, started_at },
+      });
+      const won = await s.writeTaskResults(
+        [
+          { ...r.key('a'), status: 'succeeded', ...RESULT },
+          decided('b', 'queued', null),
+          decided('c', 'succeeded', 55),
+        ],
+        'w1',
+        60,
+      );
+      expect([...won].sort()).toEqual([taskKey(r.peid, 'b'), taskKey(r.peid, 'c')]);
+      // A second writer (a redelivery's fan-in) finds them decided: it wins nothing and changes nothing.
+      const lost = await s.writeTaskResults([decided('b', 'skipped', null), decided('a', 'queued', null)], 'w2', 70);
+      expect([...lost]).toEqual([]);
+      const byId = new Map((await s.listGraphTasks(r.ref, { outputs: true })).map((t) => [t.task_id, t]));
+      expect(byId.get('a')).toMatchObject({ status: 'succeeded', claim: null, output_json: '{"ok":1}' });
+      expect(byId.get('b')).toMatchObject({ status: 'queued', attempts: 0, started_at: null });
+      expect(byId.get('c')).toMatchObject({
+        status: 'succeeded',
+        attempts: 1,
+        started_at: 55,
+        finished_at: 60,
+        output_json: '7',
+        claim: null,
+      });
+      // Only some of a bulk's decisions applied: exactly those are reported.
+      const partial = await s.writeTaskResults(
+        [decided('loop', 'skipped', null), decided('b', 'skipped', null), decided('d', 'skipped', null)],
+        'w3',
+        80,
+      );
+      expect([...partial]).toEqual([taskKey(r.peid, 'loop')]);
+    });
+
+    it('loads executions, graph states without definitions, and tasks by key, never another tenant', async () => {
+      const s = await store();
+      const r = newRun();
+      await s.insertRun(r.exec, r.tasks);
+      const loop = r.tasks.find((t) => t.task_id === 'loop') as TaskRecord;
+      await s.insertItems(items(loop, 2));
+      await s.claimTasks([{ ...r.key('a'), attempt: 1 }], 'w1', 100, 10);
+      await s.writeTaskResults([{ ...r.key('a'), status: 'succeeded', ...RESULT }], 'w1', 60);
+      const other = { ...r.ref, tenant_code: 'other' };
+      expect((await s.loadExecutions([r.ref, other])).map((e) => [e.peid, e.open_tasks.length])).toEqual([[r.peid, 5]]);
+      expect(await s.loadExecutions([other])).toEqual([]);
+      const states = await s.loadGraphStates([r.ref, other]);
+      expect(states.map((t) => t.task_id).sort()).toEqual(['a', 'b', 'c', 'd', 'loop']);
+      const a = states.find((t) => t.task_id === 'a');
+      expect(a).toMatchObject({ status: 'succeeded', output_json: '{"ok":1}', attempts: 1 });
+      expect(a && ('def' in a || 'dependents' in a)).toBe(false);
+      const tasks = await s.loadTasks([
+        { ...r.ref, task_id: 'loop[1]' },
+        { ...other, task_id: 'loop[0]' },
+      ]);
+      expect(tasks.map((t) => [t.task_id, t.item_index, t.def.id])).toEqual([['loop[1]', 1, 'loop']]);
     });
 
     it('expands a loop, closes its items, and writes its result once when the last closes', async () => {

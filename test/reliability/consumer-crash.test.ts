@@ -3,9 +3,9 @@
  *
  * (a) In process: executeBatch with a run store / queue that performs the real call and
  *     then throws (as if the function died right after it). The poller then reports the
- *     whole batch failed, SQS redelivers it after the visibility timeout (5 s), and the
- *     redelivery finds the written results and completes the run: fan-in re-driven,
- *     unsent dependents re-sent, the run closed. No integration is called again.
+ *     crashed commit group's messages failed, SQS redelivers them after the visibility timeout
+ *     (5 s), and the redelivery finds the written results and completes the run: fan-in
+ *     re-driven, unsent dependents re-sent, ends closed again. No integration is called again.
  * (b) A worker process SIGKILLed by PID while a task's integration call is in flight,
  *     after it claimed tasks and wrote the results of an earlier batch; a fresh worker
  *     process takes the killed attempt over when its lease runs out and completes the run.
@@ -52,7 +52,7 @@ const invocation = new AsyncLocalStorage<{ mayCrash: boolean }>();
  */
 function crashingDeps(
   points: CrashPoint[],
-  shouldCrash: (call: number) => boolean,
+  shouldCrash: (call: number, point: CrashPoint) => boolean,
 ): { deps: ExecuteBatchDeps; crashes: Map<CrashPoint, number> } {
   const calls = new Map<CrashPoint, number>();
   const crashes = new Map<CrashPoint, number>();
@@ -61,7 +61,7 @@ function crashingDeps(
     if (!nonEmpty || !points.includes(point) || !invocation.getStore()?.mayCrash) return result;
     const n = (calls.get(point) ?? 0) + 1;
     calls.set(point, n);
-    if (shouldCrash(n)) {
+    if (shouldCrash(n, point)) {
       crashes.set(point, (crashes.get(point) ?? 0) + 1);
       throw new Error(`injected crash after ${point}`);
     }
@@ -73,7 +73,7 @@ function crashingDeps(
     writeTaskResults: (w, t, n) => after('writeTaskResults', () => real.runs.writeTaskResults(w, t, n), w.length > 0),
     transitionPending: (tr, t, n) =>
       after('transitionPending', () => real.runs.transitionPending(tr, t, n), tr.length > 0),
-    closeTasks: (r, ids, n) => after('closeTasks', () => real.runs.closeTasks(r, ids, n), true),
+    closeTasks: (r, ends, n, c) => after('closeTasks', () => real.runs.closeTasks(r, ends, n, c), true),
   };
   const queue: TaskQueue = { send: (m) => after('send', () => real.queue.send(m), m.length > 0) };
   return { deps: { ...real, runs, queue }, crashes };
@@ -116,7 +116,8 @@ describe('a consumer that dies after writing (in process)', () => {
     onTestFinished(() => poller.stop());
     const peid = await h.startRun('crash-diamond', { score: 10 });
 
-    // The first batch wrote `a` and died: `a` succeeded, nothing downstream moved yet.
+    // The first batch's one write ended `a`, queued `b` and ran the transform `c` inline (both depend on `a`
+    // alone), then the batch died: nothing closed, nothing sent; `d` waits for `b`.
     await poller.until(
       async () => (crashes.get('writeTaskResults') === 1 ? true : undefined),
       20_000,
@@ -125,11 +126,18 @@ describe('a consumer that dies after writing (in process)', () => {
     const afterCrash = await storedRun(direct.db, peid);
     expect(Object.fromEntries(afterCrash.tasks.map((t) => [t.task_id, t.status]))).toEqual({
       a: 'succeeded',
-      b: 'pending',
-      c: 'pending',
+      b: 'queued',
+      c: 'succeeded',
       d: 'pending',
     });
-    expect(poller.stats.handlerErrors).toBe(1);
+    expect(afterCrash.exec?.open_tasks.sort()).toEqual(['a', 'b', 'c', 'd']);
+    // The crashed group's message is left for redelivery (a batch item failure, not a handler error).
+    await poller.until(
+      async () => (poller.stats.messagesFailed === 1 ? true : undefined),
+      20_000,
+      'the failed message',
+    );
+    expect(poller.stats.handlerErrors).toBe(0);
 
     const done = await h.waitFinished(peid, 30_000);
     await poller.stop();
@@ -139,12 +147,14 @@ describe('a consumer that dies after writing (in process)', () => {
     await expectCalledOncePerAttempt(peid);
   });
 
-  it('crashes after every 3rd results write, fan-in transition, send and run close across 16 runs: all complete, integrations called once per attempt', async () => {
+  it('crashes after every 3rd results write, send and run close and every fan-in transition across 24 runs: all complete, integrations called once per attempt', async () => {
     const points: CrashPoint[] = ['writeTaskResults', 'transitionPending', 'send', 'closeTasks'];
-    const { deps, crashes } = crashingDeps(points, (n) => n % 3 === 1);
+    // Most dependents are decided in the results write now; the pending -> queued transitions left (a
+    // join whose parents ended in two invocations) crash every time, the other points every third call.
+    const { deps, crashes } = crashingDeps(points, (n, point) => point === 'transitionPending' || n % 3 === 1);
     const poller = h.poller({ handler: handlerWith(deps), maxConcurrency: 4 }).start();
     onTestFinished(() => poller.stop());
-    const peids = await mapLimit(Array.from({ length: 16 }), 4, async (_, i) =>
+    const peids = await mapLimit(Array.from({ length: 24 }), 4, async (_, i) =>
       h.startRun(i % 2 === 0 ? 'crash-diamond' : 'crash-any-join', { score: i }),
     );
     await waitNoRunning(direct.db, 90_000);

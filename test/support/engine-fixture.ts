@@ -5,6 +5,7 @@
  * decide which messages arrive, in which batches, twice or never: the interleavings the
  * integration tests reach with real servers and sleeps.
  */
+import { createRunGraphs, graphOfPlaybook } from '../../lib/adapters/cache/run-graphs.js';
 import { parsePlaybook } from '../../lib/domain/playbook-validation.js';
 import { type ExecuteBatchDeps, executeBatch } from '../../lib/engine/execute-batch.js';
 import type { ExecutionRecord, StoredPlaybook, TaskRecord } from '../../lib/engine/model.js';
@@ -24,8 +25,10 @@ export interface Engine {
   take(): OutgoingTaskMessage[];
   /** Integration calls, by URL, in order. */
   calls: string[];
-  /** Moves the clock forward. */
+  /** Moves the clock forward (firing the commit windows that come due). */
   advance(ms: number): void;
+  /** Lets the event loop turn until `condition` holds (at most `turns` times; throws if it never does). */
+  until(condition: () => boolean, turns?: number): Promise<void>;
   now(): number;
   /** Stores a playbook the engine can start as a sub-playbook. */
   addPlaybook(name: string, tasks: unknown[]): StoredPlaybook;
@@ -54,6 +57,17 @@ export function createEngine(
   let ids = 0;
   const calls: string[] = [];
   const clock = () => Date.now() + offset;
+  // Commit windows run on this clock: they fire when a test moves it, never on their own.
+  let timers: Array<{ at: number; fn: () => void }> = [];
+  const timer = (ms: number, fn: () => void) => {
+    const t = { at: clock() + ms, fn };
+    timers.push(t);
+    return () => {
+      timers = timers.filter((x) => x !== t);
+    };
+  };
+  // The pinned versions' graphs, as the consumer's cache holds them once a run has started (its L2 copy).
+  const graphs = createRunGraphs(undefined, { maxEntries: 100, maxBytes: 10_000_000, keyPrefix: '' });
   const queue = { send: async (messages: OutgoingTaskMessage[]) => void sent.push(...structuredClone(messages)) };
   const deps: ExecuteBatchDeps = {
     runs: store,
@@ -69,6 +83,8 @@ export function createEngine(
     random: () => 0.5,
     outputMaxBytes: 65_536,
     leaseMarginMs: 30_000,
+    graphs,
+    timer,
     children: {
       playbooks: { getByName: async (tenant, name) => (tenant === TENANT ? (playbooks.get(name) ?? null) : null) },
       runs: store,
@@ -96,6 +112,16 @@ export function createEngine(
     calls,
     advance: (ms) => {
       offset += ms;
+      const due = timers.filter((t) => t.at <= clock()).sort((a, b) => a.at - b.at);
+      timers = timers.filter((t) => !due.includes(t));
+      for (const t of due) t.fn();
+    },
+    async until(condition, turns = 200) {
+      for (let i = 0; i < turns; i++) {
+        if (condition()) return;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      throw new Error(`still not so after ${turns} turns of the event loop`);
     },
     now: clock,
     addPlaybook(name, tasks) {
@@ -105,14 +131,16 @@ export function createEngine(
     },
     start(tasks, alert = {}) {
       const peid = `00000000-0000-4000-8000-${String(++ids).padStart(12, '0')}`;
+      const playbook = playbookOf('p', tasks);
       const plan = planRun(
-        playbookOf('p', tasks),
+        playbook,
         { playbook_name: 'p', alert_id: 'a-1', alert },
         { tenant_code: TENANT, sub: 'analyst' },
         peid,
         clock(),
       );
       void store.insertRun(plan.exec, plan.tasks);
+      graphs.remember(plan.exec, graphOfPlaybook(playbook));
       return { peid, roots: plan.roots };
     },
     async deliver(messages, remainingMs = 60_000) {

@@ -17,7 +17,7 @@ import {
 } from '../../lib/engine/model.js';
 import type { ItemState } from '../../lib/engine/ports/run-records.js';
 import type { RunStore } from '../../lib/engine/ports/run-store.js';
-import type { TaskResult, TaskState } from '../../lib/engine/ports/task-claims.js';
+import type { TaskResult, TaskState, TaskStateRecord } from '../../lib/engine/ports/task-claims.js';
 
 type StoredTask = TaskRecord & { transition_token?: string };
 
@@ -172,12 +172,23 @@ export function createMemoryRunStore(): MemoryRunStore {
         .sort((a, b) => a.task_seq - b.task_seq || a.item_index - b.item_index);
     },
 
-    async closeTasks(ref, ids, now) {
+    async closeTasks(ref, ends, now, complete) {
+      // Atomic, like the adapter's pipeline update: completing needs no view of the open set.
       const e = execOf(ref);
       if (!e) return null;
+      const before = copy(omit(e, ['alert_json']));
+      const ids = ends.map((x) => x.task_id);
       e.open_tasks = e.open_tasks.filter((id) => !ids.includes(id));
+      e.task_ends = { ...(e.task_ends ?? {}), ...Object.fromEntries(ends.map((x) => [x.task_id, x.status])) };
       e.updateddate = now;
-      return copy(omit(e, ['alert_json']));
+      const completed = complete !== undefined && e.execution_status === 'running' && e.open_tasks.length === 0;
+      if (completed)
+        Object.assign(e, {
+          execution_status: 'completed',
+          completeddate: now,
+          playbook_runtime: now - complete.createddate,
+        });
+      return { before, after: copy(omit(e, ['alert_json'])), completed };
     },
     async finishRun(ref, status, now, createddate, error, audit) {
       const e = execOf(ref);
@@ -222,6 +233,22 @@ export function createMemoryRunStore(): MemoryRunStore {
       }
       return matched;
     },
+    async loadExecutions(refs) {
+      const wanted = new Set(refs.map((r) => `${r.tenant_code}/${r.peid}`));
+      return [...new Set(refs.map((r) => r.peid))]
+        .map((p) => executions.get(p))
+        .filter((e): e is ExecutionRecord => e !== undefined && wanted.has(`${e.tenant_code}/${e.peid}`))
+        .map((e) => copy(e));
+    },
+    async loadGraphStates(refs) {
+      return ofRuns(refs)
+        .filter(isGraphTask)
+        .map((t) => omit(out(t), ['def', 'dependents']) as TaskStateRecord);
+    },
+    async loadTasks(keys) {
+      const found = keys.map((k) => taskOf(k, k.task_id)).filter((t): t is StoredTask => t !== undefined);
+      return [...new Map(found.map((t) => [taskKey(t.peid, t.task_id), t])).values()].map(out);
+    },
     async loadRuns(refs, itemKeys = []) {
       const wanted = new Set(refs.map((r) => `${r.tenant_code}/${r.peid}`));
       const execs = [...new Set(refs.map((r) => r.peid))]
@@ -239,12 +266,22 @@ export function createMemoryRunStore(): MemoryRunStore {
       return unique.map((t) => copy(pick(t, TASK_STATE_FIELDS)) as TaskState);
     },
     async writeTaskResults(writes, token, now) {
+      const won = new Set<string>();
       for (const w of writes) {
+        const { tenant_code: _t, peid: _p, task_id: _i, mocked, decided, ...result } = copy(w);
+        if (decided) {
+          const t = taskOf(w, w.task_id);
+          if (!t || !canTransition('decide', t)) continue;
+          Object.assign(t, result, { claim: null, updateddate: now, transition_token: token }, decided);
+          if (mocked) t.mocked = mocked;
+          won.add(taskKey(w.peid, w.task_id));
+          continue;
+        }
         const t = heldBy(w, w.task_id, token);
         if (!t) continue;
-        const { tenant_code: _t, peid: _p, task_id: _i, mocked, ...result } = copy(w);
         Object.assign(t, result, { claim: null, updateddate: now }, mocked ? { mocked } : {});
       }
+      return won;
     },
     async transitionPending(transitions, token, now) {
       const won = new Set<string>();

@@ -43,6 +43,8 @@ const FILTERS: Record<TaskTransition, () => object> = {
   result: () => TASK_FILTERS.heldBy(ref, 'x', TOKEN),
   wait: () => TASK_FILTERS.heldBy(ref, 'x', TOKEN),
   decide: () => TASK_FILTERS.decide(ref, 'x'),
+  // An inline task's result is written from pending with the decision's filter.
+  inline: () => TASK_FILTERS.decide(ref, 'x'),
   finishWait: () => TASK_FILTERS.finishWait(ref, 'x'),
   startWait: () => TASK_FILTERS.startWait(ref, 'x', TOKEN),
   answer: () => TASK_FILTERS.answer(ref, 'x', NOW, 'hash'),

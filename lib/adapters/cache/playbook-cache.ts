@@ -100,6 +100,11 @@ function pointerOf(p: StoredPlaybook, gone: 0 | 1): Pointer {
   return { pid: p.pid, v: p.version, c: p.createddate, gone };
 }
 
+/** The L2 key of one version's definition (immutable; also read by run-graphs.ts). */
+export function versionKey(keyPrefix: string, tenant: string, pid: string, version: number): string {
+  return `${keyPrefix}pbv:{${tenant}}:${pid}:${version}`;
+}
+
 /** A PlaybookCache reading through to `loader` (MongoDB) behind `guard` (Redis). */
 export function createPlaybookCache(
   loader: Pick<PlaybookStore, 'findByName'>,
@@ -121,7 +126,7 @@ export function createPlaybookCache(
 
   // Hash tags ({tenant}) keep a tenant's keys in one cluster slot, so a write pipeline stays in one slot.
   const pointerKey = (tenant: string, name: string) => `${opts.keyPrefix}pb:{${tenant}}:${name}`;
-  const defKey = (tenant: string, pid: string, version: number) => `${opts.keyPrefix}pbv:{${tenant}}:${pid}:${version}`;
+  const defKey = (tenant: string, pid: string, version: number) => versionKey(opts.keyPrefix, tenant, pid, version);
   const l1Key = (tenant: string, name: string) => `${tenant}/${name}`;
 
   function record(metric: CacheMetric): void {

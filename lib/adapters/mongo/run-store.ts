@@ -13,6 +13,7 @@ import { COLLECTIONS } from './collections.js';
 import { executionSearch } from './execution-search.js';
 import { defineQueries, ID_INDEX, indexed, sortOf } from './indexed.js';
 import { createRedriveStore } from './redrive-store.js';
+import { createRunCloser, type UpdatePipelines } from './run-close.js';
 import { byTenant, type ExecutionDoc, insertTasks, isDuplicateKey, type TaskDoc } from './run-filters.js';
 import { createRunTreeStore } from './run-tree-store.js';
 import { createTaskClaimsStore } from './task-claims-store.js';
@@ -69,8 +70,8 @@ export const RUN_QUERIES = defineQueries('runs', {
   openTasksOfRun: { collection: T, index: 'peid_seq', prefix: ['peid'], residual: ['tenant_code', 'status', 'claim'] },
 });
 
-/** A RunStore over the given database. */
-export function createRunStore(db: Db): RunStore {
+/** A RunStore over the given database; `updatePipelines` (default auto) for closing-and-completing updates (run-close.ts). */
+export function createRunStore(db: Db, opts: { updatePipelines?: UpdatePipelines } = {}): RunStore {
   const execs = db.collection<ExecutionDoc>(COLLECTIONS.executions);
   const tasks = db.collection<TaskDoc>(COLLECTIONS.tasks);
 
@@ -138,16 +139,7 @@ export function createRunStore(db: Db): RunStore {
       );
     },
 
-    async closeTasks(ref, taskIds, now) {
-      // index: _id
-      return timedDbCall(() =>
-        execs.findOneAndUpdate(
-          indexed(RUN_QUERIES.execById, { _id: ref.peid, tenant_code: ref.tenant_code }),
-          { $pullAll: { open_tasks: taskIds }, $set: { updateddate: now } },
-          { returnDocument: 'after', projection: { _id: 0, alert_json: 0 } },
-        ),
-      );
-    },
+    closeTasks: createRunCloser(execs, { updatePipelines: opts.updatePipelines ?? 'auto' }),
 
     async finishRun(ref, status, now, createddate, error, audit) {
       // index: _id; `execution_status: running` makes the transition happen once.

@@ -6,7 +6,7 @@
  */
 import type { Db } from 'mongodb';
 import { taskKey } from '../../engine/model.js';
-import type { TaskClaims, TaskResultWrite, TaskState } from '../../engine/ports/task-claims.js';
+import type { TaskClaims, TaskResultWrite, TaskState, TaskStateRecord } from '../../engine/ports/task-claims.js';
 import { timedDbCall } from '../../observability.js';
 import { COLLECTIONS } from './collections.js';
 import { defineQueries, ID_INDEX, indexed } from './indexed.js';
@@ -54,6 +54,19 @@ export function taskResultUpdate(w: TaskResultWrite, now: number) {
   };
 }
 
+/** A write that decides a pending task (TaskResultWrite.decided): its state, marked with the deciding call's token. */
+export function decidedUpdate(w: TaskResultWrite, token: string, now: number) {
+  const update = taskResultUpdate(w, now);
+  return {
+    $set: {
+      ...update.$set,
+      attempts: w.decided?.attempts ?? 0,
+      started_at: w.decided?.started_at ?? null,
+      transition_token: token,
+    },
+  };
+}
+
 /** The fields of a task the fan-in reads. */
 const TASK_STATE_PROJECTION = {
   _id: 0,
@@ -92,6 +105,56 @@ export function createTaskClaimsStore(db: Db): TaskClaims {
           },
         })),
       );
+    },
+
+    async loadExecutions(refs) {
+      if (refs.length === 0) return [];
+      const wanted = new Set(refs.map((r) => `${r.tenant_code}/${r.peid}`));
+      // index: _id
+      const docs = await timedDbCall(() =>
+        execs
+          .find(
+            indexed(TASK_CLAIM_QUERIES.execsById, {
+              _id: { $in: [...new Set(refs.map((r) => r.peid))] },
+              tenant_code: { $in: [...byTenant(refs).keys()] },
+            }),
+            { projection: { _id: 0 } },
+          )
+          .toArray(),
+      );
+      return docs.filter((x) => wanted.has(`${x.tenant_code}/${x.peid}`));
+    },
+
+    async loadGraphStates(refs) {
+      if (refs.length === 0) return [];
+      const wanted = new Set(refs.map((r) => `${r.tenant_code}/${r.peid}`));
+      // index: peid_item_seq (graph tasks only: at most 200 a run); definitions come from the pinned version.
+      const docs = await timedDbCall(() =>
+        tasks
+          .find(indexed(TASK_CLAIM_QUERIES.graphTasksOfRun, graphOnly(runFilter(refs))), {
+            projection: { _id: 0, transition_token: 0, def: 0, dependents: 0 },
+          })
+          .toArray(),
+      );
+      return (docs as unknown as TaskStateRecord[]).filter((x) => wanted.has(`${x.tenant_code}/${x.peid}`));
+    },
+
+    async loadTasks(keys) {
+      if (keys.length === 0) return [];
+      const wanted = new Set(keys.map((k) => `${k.tenant_code}/${taskKey(k.peid, k.task_id)}`));
+      // index: _id
+      const docs = await timedDbCall(() =>
+        tasks
+          .find(
+            indexed(TASK_CLAIM_QUERIES.tasksById, {
+              _id: { $in: [...new Set(keys.map((k) => taskKey(k.peid, k.task_id)))] },
+            }),
+            { projection: { _id: 0, transition_token: 0 } },
+          )
+          .toArray(),
+      );
+      // A task is another tenant's unless its key was asked for with its own tenant.
+      return docs.filter((x) => wanted.has(`${x.tenant_code}/${taskKey(x.peid, x.task_id)}`));
     },
 
     async loadRuns(refs, itemKeys = []) {
@@ -158,17 +221,34 @@ export function createTaskClaimsStore(db: Db): TaskClaims {
     },
 
     async writeTaskResults(writes, token, now) {
-      if (writes.length === 0) return;
-      // index: _id; only the holder of the claim may write the result.
-      await bulkTasks(
+      const decided = writes.filter((w) => w.decided).map((w) => taskKey(w.peid, w.task_id));
+      if (writes.length === 0) return new Set<string>();
+      // index: _id; only the holder of the claim may write a result, and only a pending task is decided.
+      const matched = await bulkTasks(
         tasks,
         writes.map((w) => ({
-          updateOne: {
-            filter: indexed(TASK_CLAIM_QUERIES.taskHeldBy, TASK_FILTERS.heldBy(w, w.task_id, token)),
-            update: taskResultUpdate(w, now),
-          },
+          updateOne: w.decided
+            ? {
+                filter: indexed(TASK_CLAIM_QUERIES.taskPending, TASK_FILTERS.decide(w, w.task_id)),
+                update: decidedUpdate(w, token, now),
+              }
+            : {
+                filter: indexed(TASK_CLAIM_QUERIES.taskHeldBy, TASK_FILTERS.heldBy(w, w.task_id, token)),
+                update: taskResultUpdate(w, now),
+              },
         })),
       );
+      if (decided.length === 0 || matched === writes.length) return new Set(decided);
+      // Some write did not apply: read back which decisions carry this call's token.
+      // index: _id (the token is this call's own random value)
+      const mine = await timedDbCall(() =>
+        tasks
+          .find(indexed(TASK_CLAIM_QUERIES.taskTransitionedBy, { _id: { $in: decided }, transition_token: token }), {
+            projection: { _id: 1 },
+          })
+          .toArray(),
+      );
+      return new Set(mine.map((d) => d._id));
     },
 
     async transitionPending(transitions, token, now) {

@@ -46,6 +46,8 @@ export interface Classified {
   resend: OutgoingTaskMessage[];
   /** Message ids to leave on the queue. */
   later: string[];
+  /** By task key, the messages of the jobs this batch acts on (left for redelivery if their commit fails). */
+  messageIds: Map<string, string[]>;
 }
 
 export function classifyBatch(
@@ -55,11 +57,21 @@ export function classifyBatch(
   token: string,
   now: number,
 ): Classified {
-  const out: Classified = { toRun: [], toCancel: [], refinished: [], toResume: [], resend: [], later: [] };
+  const out: Classified = {
+    toRun: [],
+    toCancel: [],
+    refinished: [],
+    toResume: [],
+    resend: [],
+    later: [],
+    messageIds: new Map(),
+  };
   for (const job of jobs) {
     const task = tasks.get(job.key);
     const disposition = classify(job, task, execs.get(job.msg.peid), token, now);
     if (!task) continue;
+    if (disposition !== 'later' && disposition !== 'drop')
+      out.messageIds.set(job.key, [...(out.messageIds.get(job.key) ?? []), ...job.messageIds]);
     if (disposition === 'run') out.toRun.push(task);
     else if (disposition === 'cancel') out.toCancel.push(task);
     else if (disposition === 'redrive') out.refinished.push(task);

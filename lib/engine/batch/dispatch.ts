@@ -1,8 +1,8 @@
 /**
- * Running the claimed tasks of a batch, all at once: a test run's mocked task finishes with its
- * mock; a loop task evaluates its list (its items are written by loops.ts); a `playbook` task
- * starts its child run (and waits, sub-playbook-waits.ts); an approval not answered yet, or a
- * delay too long for the queue, starts its durable wait (waits.ts); any other task runs (run-task.ts).
+ * Running a claimed task of a batch: a test run's mocked task finishes with its mock; a loop task
+ * evaluates its list (its items are written by loops.ts); a `playbook` task starts its child run
+ * (and waits, sub-playbook-waits.ts); an approval not answered yet, or a delay too long for the
+ * queue, starts its durable wait (waits.ts); any other task runs (run-task.ts).
  */
 import { logger } from '../../observability.js';
 import { expandForEach, itemContext } from '../for-each.js';
@@ -12,7 +12,7 @@ import type { ChildRunDeps } from '../ports/child-runs.js';
 import type { IntegrationClient } from '../ports/integrations.js';
 import type { SecretResolver } from '../ports/secrets.js';
 import type { WorkCounter } from '../ports/work-counter.js';
-import { buildContext, runTask, type TaskOutcome, type TemplateContext, taskFailure } from '../run-task.js';
+import { runTask, type TaskOutcome, type TemplateContext, taskFailure } from '../run-task.js';
 import { chargeItems } from '../work-budget.js';
 import type { Ran } from './results.js';
 import { startChild } from './sub-playbook-waits.js';
@@ -27,78 +27,65 @@ export interface DispatchDeps extends WaitStageDeps {
   workBudget?: number;
 }
 
-export interface Dispatched {
-  ran: Ran[];
-  /** Loop tasks whose list was evaluated (and charged): their items are to be written. */
-  expansions: Array<{ task: TaskRecord; items: unknown[] }>;
-  /** `playbook` tasks whose child run started: they wait for it. */
-  waits: Array<{ task: TaskRecord; childPeid: string }>;
-  /** Tasks that now wait in status `waiting` (an approval, a long delay): no result to write. */
-  waiting: TaskRecord[];
-}
+/** What running one claimed task came to. */
+export type Dispatched =
+  /** It ran to an outcome. */
+  | { kind: 'ran'; ran: Ran }
+  /** A loop task whose list was evaluated (and charged): its items are to be written. */
+  | { kind: 'expansion'; task: TaskRecord; items: unknown[] }
+  /** A `playbook` task whose child run started: it waits for it. */
+  | { kind: 'wait'; task: TaskRecord; childPeid: string }
+  /**
+   * An approval or a long delay that now waits in status `waiting` (nothing to write), or whose
+   * attempt another worker took over (`lost`: nothing to write, nothing to cancel).
+   */
+  | { kind: 'waiting'; task: TaskRecord; lost: boolean };
 
-export async function dispatch(
+/**
+ * Runs one claimed task (each of a batch's tasks runs concurrently, and each goes to the commit
+ * as soon as it is done). Never throws: an exception is that task's failure, never the batch's (a
+ * failed batch is redelivered whole: every other tenant's integration would be called again).
+ */
+export async function dispatchOne(
   deps: DispatchDeps,
-  toRun: TaskRecord[],
-  loaded: { execs: Map<string, ExecutionRecord>; tasks: TaskRecord[] },
+  task: TaskRecord,
+  ctx: TemplateContext,
+  exec: ExecutionRecord,
   deadline: number,
 ): Promise<Dispatched> {
-  const contexts = new Map<string, TemplateContext>();
-  const contextOf = (peid: string): TemplateContext => {
-    let ctx = contexts.get(peid);
-    if (!ctx) {
-      const graph = loaded.tasks.filter((t) => t.peid === peid && isGraphTask(t));
-      ctx = buildContext(loaded.execs.get(peid) as ExecutionRecord, graph);
-      contexts.set(peid, ctx);
-    }
-    return ctx;
-  };
-  const out: Dispatched = { ran: [], expansions: [], waits: [], waiting: [] };
   const began = deps.clock();
-  // One task's exception is that task's failure, never the batch's (a failed batch is redelivered
-  // whole: every other tenant's integration would be called again).
-  const results = await Promise.allSettled(
-    toRun.map(async (task): Promise<Ran | undefined> => {
-      const began = deps.clock();
-      const ctx = contextOf(task.peid);
-      const ran = (outcome: TaskOutcome): Ran => ({ task, outcome, began, ended: deps.clock() });
-      // A test run's mocked task makes no call, starts no child run and expands no loop.
-      if (task.mock !== undefined) return ran(await mockedOutcome(task, ctx, deadline));
-      const exec = loaded.execs.get(task.peid) as ExecutionRecord;
-      if (expandsLoop(task)) {
-        const expansion = await expandForEach(task, ctx, deadline);
-        if (expansion.kind === 'outcome') return ran(expansion.outcome);
-        // Charged to the run's work budget before a single item is written.
-        const refused = await chargeItems(deps, exec, expansion.items.length);
-        if (refused) return ran(refused);
-        out.expansions.push({ task, items: expansion.items });
-        return undefined;
-      }
-      if (task.def.type === 'playbook') {
-        const started = await startChild(deps.children, task, exec, ctx, deadline, began);
-        if (!('peid' in started)) return ran(started);
-        out.waits.push({ task, childPeid: started.peid });
-        return undefined;
-      }
-      const taskCtx = isGraphTask(task) ? ctx : itemContext(ctx, task);
-      const wait = waitToStart(task);
-      if (wait) {
-        const started = await startTaskWait(deps, wait, task, exec, taskCtx, deadline);
-        // Waiting, or another worker took the attempt over: nothing to write, the task stays open.
-        if (started.status === 'lost') return undefined;
-        if (started.status === 'waiting') {
-          out.waiting.push(task);
-          return undefined;
-        }
-        return ran(started);
-      }
-      return ran(await runTask(task, taskCtx, deps.integrations, deadline, deps.secrets));
-    }),
-  );
-  out.ran = results
-    .map((r, i) => (r.status === 'fulfilled' ? r.value : threw(deps, toRun[i] as TaskRecord, r.reason, began)))
-    .filter((r) => r !== undefined);
-  return out;
+  try {
+    const ran = (outcome: TaskOutcome): Dispatched => ({
+      kind: 'ran',
+      ran: { task, outcome, began, ended: deps.clock() },
+    });
+    // A test run's mocked task makes no call, starts no child run and expands no loop.
+    if (task.mock !== undefined) return ran(await mockedOutcome(task, ctx, deadline));
+    if (expandsLoop(task)) {
+      const expansion = await expandForEach(task, ctx, deadline);
+      if (expansion.kind === 'outcome') return ran(expansion.outcome);
+      // Charged to the run's work budget before a single item is written.
+      const refused = await chargeItems(deps, exec, expansion.items.length);
+      if (refused) return ran(refused);
+      return { kind: 'expansion', task, items: expansion.items };
+    }
+    if (task.def.type === 'playbook') {
+      const started = await startChild(deps.children, task, exec, ctx, deadline, began);
+      if (!('peid' in started)) return ran(started);
+      return { kind: 'wait', task, childPeid: started.peid };
+    }
+    const taskCtx = isGraphTask(task) ? ctx : itemContext(ctx, task);
+    const wait = waitToStart(task);
+    if (wait) {
+      const started = await startTaskWait(deps, wait, task, exec, taskCtx, deadline);
+      if (started.status === 'lost' || started.status === 'waiting')
+        return { kind: 'waiting', task, lost: started.status === 'lost' };
+      return ran(started);
+    }
+    return ran(await runTask(task, taskCtx, deps.integrations, deadline, deps.secrets));
+  } catch (err) {
+    return { kind: 'ran', ran: threw(deps, task, err, began) };
+  }
 }
 
 /** The outcome of a task whose run threw: failed with TASK_ERROR, retried by its own policy. */

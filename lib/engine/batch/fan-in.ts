@@ -5,7 +5,7 @@
  * queued but never started, or claimed by an invocation that died, is sent again.
  */
 import { decideReadiness } from '../../domain/graph.js';
-import type { TaskStatus } from '../../domain/statuses.js';
+import { isTerminalTask, type TaskStatus } from '../../domain/statuses.js';
 import { type ExecutionRecord, isGraphTask, leaseExpired, type RunRef, type TaskRecord, taskKey } from '../model.js';
 import type { PendingTransition, TaskClaims, TaskState } from '../ports/task-claims.js';
 import type { OutgoingTaskMessage } from '../ports/task-queue.js';
@@ -25,6 +25,8 @@ export interface FanInPlan {
   transitions: PendingTransition[];
   delayOf: Map<string, number>;
   resend: OutgoingTaskMessage[];
+  /** Dependents of redriven tasks found ended but still open on their run (their close was lost): closed again. */
+  reclose: Array<{ peid: string; task_id: string; status: TaskStatus }>;
 }
 
 /**
@@ -40,14 +42,14 @@ export function planFanIn(
   redrive: Map<string, Set<string>>,
   now = Number.POSITIVE_INFINITY,
 ): FanInPlan {
-  const plan: FanInPlan = { transitions: [], delayOf: new Map(), resend: [] };
+  const plan: FanInPlan = { transitions: [], delayOf: new Map(), resend: [], reclose: [] };
   const byKey = new Map<string, TaskState & { status: TaskStatus }>();
   for (const s of states) byKey.set(taskKey(s.peid, s.task_id), { ...s });
   for (const exec of runs) {
     const peid = exec.peid;
     const get = (id: string) => byKey.get(taskKey(peid, id));
     const stack = [...(finished.get(peid) ?? []), ...(redrive.get(peid) ?? [])];
-    const redriven = redrive.get(peid) ?? new Set<string>();
+    const redriven = new Set(redrive.get(peid) ?? []);
     const resent = new Set<string>();
     while (stack.length > 0) {
       const id = stack.pop() as string;
@@ -74,6 +76,16 @@ export function planFanIn(
           plan.resend.push(
             taskMessage({ tenant_code: exec.tenant_code, peid, task_id: depId }, 1, initialDelaySeconds(dep.def)),
           );
+        } else if (
+          isTerminalTask(dep.status) &&
+          redriven.has(id) &&
+          !redriven.has(depId) &&
+          exec.open_tasks.includes(depId)
+        ) {
+          // Ended in one write with its dependencies (an inline task, a skip) by an invocation that died before closing it.
+          redriven.add(depId);
+          plan.reclose.push({ peid, task_id: depId, status: dep.status });
+          stack.push(depId);
         } else if (leaseExpired(dep, now) && redriven.has(id) && !resent.has(depId)) {
           // Claimed by an invocation that died (an inline task has no message of its own): its attempt again.
           resent.add(depId);
@@ -122,11 +134,12 @@ export function fanInKeys(
   return out;
 }
 
-/** What a fan-in decided: the dependents it queued (their messages) and skipped, and the messages it re-sends. */
+/** What a fan-in decided: the dependents it queued (their messages) and skipped, the messages it re-sends, the ends it closes again. */
 export interface FanInResult {
   queued: OutgoingTaskMessage[];
   skipped: IdsByRun;
   resend: OutgoingTaskMessage[];
+  reclose: FanInPlan['reclose'];
 }
 
 /** Decides the dependents of `finished` (and of `redriven`) in `runs`: one fresh read by key, one bulk of claims. */
@@ -138,7 +151,7 @@ export async function fanIn(
   redriven: IdsByRun,
   token: string,
 ): Promise<FanInResult> {
-  const out: FanInResult = { queued: [], skipped: new Map(), resend: [] };
+  const out: FanInResult = { queued: [], skipped: new Map(), resend: [], reclose: [] };
   // Only the tasks the decisions read, by key; none when nothing finished has dependents.
   const wanted = fanInKeys(runs, graph, finished, redriven);
   if (wanted.length === 0) return out;
@@ -152,5 +165,6 @@ export async function fanIn(
     else out.skipped.set(t.peid, (out.skipped.get(t.peid) ?? new Set<string>()).add(t.task_id));
   }
   out.resend = plan.resend;
+  out.reclose = plan.reclose;
   return out;
 }

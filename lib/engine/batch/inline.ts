@@ -1,52 +1,57 @@
 /**
  * Inline tasks: a ready `transform` or `noop` (a join, typically) runs in the invocation that
- * decided it, as a batch of its own, instead of a queue hop. Its claim, result write, fan-in and
- * close are a delivered message's; its message is not sent. If this invocation dies meanwhile,
- * the batch's own messages are redelivered and their fan-in re-sends a dependent left queued, or
- * running on an expired lease (planFanIn), and the reaper covers the rest. A task the inline
- * batch could not take (or an error) falls back to its message.
+ * decided it, without a message or a claim: it is evaluated in memory and its result is written by
+ * one conditional update from `pending` (TASK_TRANSITIONS `inline`), in the bulk write of the
+ * invocation's next commit group — in the same bulk as its dependencies' results when this
+ * invocation ended them all. If the invocation dies before that write, the task is still pending:
+ * the redelivered messages of its dependencies decide it again (fan-in.ts), and the reaper covers
+ * the rest. Integrations (`http`, sub-playbooks, delays, loops) always go through the queue.
  */
-import { logger, MetricUnit, metrics } from '../../observability.js';
+import { MetricUnit, metrics } from '../../observability.js';
+import { mockedOutcome } from '../mocks.js';
 import type { TaskRecord } from '../model.js';
-import type { OutgoingTaskMessage, TaskQueue } from '../ports/task-queue.js';
-import type { BatchItem } from './intake.js';
+import { runTask, type TemplateContext, taskFailure } from '../run-task.js';
+import type { Ran } from './results.js';
 
 /** How many in-process tasks in a row one invocation runs without a queue hop. */
-const MAX_INLINE_DEPTH = 4;
-/** The remaining time an inline batch gets (its lease: this plus the lease margin); transforms are bounded far below it. */
-const INLINE_BUDGET_MS = 10_000;
+export const MAX_INLINE_DEPTH = 4;
 /** Inline only while the batch has this much time before its deadline. */
 const INLINE_MIN_LEFT_MS = 5_000;
+/** An inline task's evaluation is bounded far below this. */
+const INLINE_BUDGET_MS = 10_000;
 
-/** A ready task this invocation can run itself: pure, in-process, not a loop, not delayed, with time left. */
-export function inlinable(
-  task: TaskRecord | undefined,
-  message: OutgoingTaskMessage,
-  depth: number,
-  leftMs: number,
-): boolean {
-  if (!task || depth >= MAX_INLINE_DEPTH || message.delaySeconds > 0 || leftMs < INLINE_MIN_LEFT_MS) return false;
+/** A ready task this invocation can run itself: pure, in-process, not a loop, not too deep, with time left. */
+export function inlinable(task: Pick<TaskRecord, 'def'> | undefined, depth: number, leftMs: number): boolean {
+  if (!task || depth > MAX_INLINE_DEPTH || leftMs < INLINE_MIN_LEFT_MS) return false;
   return (task.def.type === 'transform' || task.def.type === 'noop') && task.def.for_each === undefined;
 }
 
-/** Runs `messages` as a batch of their own through `execute` (executeBatch at `depth + 1`); sends what it gives back. */
-export async function runInline(
-  queue: TaskQueue,
-  messages: OutgoingTaskMessage[],
-  remainingMs: number,
-  execute: (items: BatchItem[], remainingMs: number) => Promise<{ failedMessageIds: string[] }>,
-): Promise<void> {
-  metrics.addMetric('TasksInlined', MetricUnit.Count, messages.length);
-  const items = messages.map((m, i) => ({ messageId: `inline-${i}`, body: JSON.stringify(m.message) }));
+/** The task as its inline run sees it: its first attempt, started now, held by nobody. */
+export function inlineRecord(task: TaskRecord, now: number): TaskRecord {
+  return { ...task, status: 'running', attempts: 1, claim: null, started_at: now, updateddate: now };
+}
+
+/** Evaluates an inline task (its mock in a test run) to an outcome; never throws. */
+export async function runInlineTask(
+  task: TaskRecord,
+  ctx: TemplateContext,
+  clock: () => number,
+  deadline: number,
+): Promise<Ran> {
+  metrics.addMetric('TasksInlined', MetricUnit.Count, 1);
+  const began = clock();
+  const until = Math.min(deadline, began + INLINE_BUDGET_MS);
   try {
-    const result = await execute(items, Math.min(remainingMs, INLINE_BUDGET_MS));
-    const back = new Set(result.failedMessageIds);
-    await queue.send(messages.filter((_, i) => back.has(`inline-${i}`)));
+    const outcome =
+      task.mock !== undefined
+        ? await mockedOutcome(task, ctx, until)
+        : await runTask(task, ctx, { request: unsupported }, until);
+    return { task, outcome, began, ended: clock() };
   } catch (err) {
-    logger.warn('inline tasks failed, queueing them', {
-      tasks: messages.map((m) => `${m.message.peid}/${m.message.task_id}`),
-      error: err instanceof Error ? err.message : String(err),
-    });
-    await queue.send(messages);
+    return { task, outcome: taskFailure('TASK_ERROR', err, true), began, ended: clock() };
   }
+}
+
+async function unsupported(): Promise<never> {
+  throw new Error('an inline task makes no integration call');
 }

@@ -1,11 +1,22 @@
 /**
  * The first stage of a batch: its messages parsed and grouped by task attempt, then the bulk
- * claim, sent together with the read of the runs involved.
+ * claim, sent together with the read of the runs involved (and, only where needed, one read of
+ * their task states after it).
  */
 import { logger } from '../../observability.js';
-import { isItemId, type RunRef, type TaskMessage, taskKey } from '../model.js';
-import type { LoadedRuns, TaskClaims } from '../ports/task-claims.js';
+import {
+  type ExecutionRecord,
+  isGraphTask,
+  isItemId,
+  type RunRef,
+  type TaskMessage,
+  type TaskRecord,
+  taskKey,
+} from '../model.js';
+import type { RunGraph, RunGraphs } from '../ports/run-graphs.js';
+import type { LoadedRuns, TaskClaims, TaskStateRecord } from '../ports/task-claims.js';
 import { parseTaskMessage } from '../task-messages.js';
+import { graphOfTasks, nothingEnded, type RunView, viewOf } from './run-view.js';
 
 export interface BatchItem {
   messageId: string;
@@ -40,53 +51,133 @@ export function parseBatch(items: BatchItem[]): { jobs: Job[]; unparsable: strin
   return { jobs: [...jobs.values()], unparsable };
 }
 
+/** A batch's runs as the claim left them: their records, a view of each, and every task the batch names or reads. */
+export interface Loaded {
+  execs: Map<string, ExecutionRecord>;
+  views: Map<string, RunView>;
+  /** By task key: every graph task of the runs, and the for_each items the batch names. */
+  tasks: Map<string, TaskRecord>;
+}
+
 /**
- * Claims every job's attempt under `token` and reads the runs involved. The runs are read while
- * the claim is applied: when every claim matched (the usual first delivery), the claimed tasks
- * are exactly what the claim wrote; otherwise (duplicates, redeliveries, takeovers) they are
- * read again after it, to see who holds what.
+ * Claims every job's attempt under `token` while the runs' records (and the named loop items)
+ * are read. When every claim matched (the usual first delivery), a run of which nothing has ended
+ * needs no more: its graph comes from the pinned version's cache (`graphs`) and its claimed tasks
+ * are what the claim wrote. Other runs' task states are read once, after the claim, without their
+ * definitions when the version is cached, whole otherwise. Duplicates, redeliveries and takeovers
+ * read everything again after the claim, to see who holds what.
  */
 export async function claimAndLoad(
-  runs: TaskClaims,
+  deps: { runs: TaskClaims; graphs?: RunGraphs },
   jobs: Job[],
   token: string,
   leaseUntil: number,
   now: number,
-): Promise<LoadedRuns> {
+): Promise<Loaded> {
   const claims = jobs.map((j) => j.msg);
   const refs = uniqueRefs(claims);
-  // for_each items are read by id; a run's graph tasks are read whole.
-  const itemKeys = jobs.filter((j) => isItemId(j.msg.task_id)).map((j) => j.key);
-  const [matched, early] = await Promise.all([
-    runs.claimTasks(claims, token, leaseUntil, now),
-    runs.loadRuns(refs, itemKeys),
+  // for_each items are read by key; a run's graph tasks are read whole (or come from the cache).
+  const itemKeys = jobs.filter((j) => isItemId(j.msg.task_id)).map((j) => j.msg);
+  const [matched, executions, items] = await Promise.all([
+    deps.runs.claimTasks(claims, token, leaseUntil, now),
+    deps.runs.loadExecutions(refs),
+    deps.runs.loadTasks(itemKeys),
   ]);
-  const readKeys = new Set(early.tasks.map((t) => taskKey(t.peid, t.task_id)));
+  const itemSet = new Set(items.map((t) => taskKey(t.peid, t.task_id)));
   const settled =
     matched === claims.length &&
     new Set(jobs.map((j) => j.key)).size === jobs.length &&
-    jobs.every((j) => readKeys.has(j.key));
-  return settled ? withClaims(early, jobs, token, leaseUntil, now) : runs.loadRuns(refs, itemKeys);
+    itemKeys.every((k) => itemSet.has(taskKey(k.peid, k.task_id)));
+  if (!settled)
+    return fromFullRead(
+      deps,
+      await deps.runs.loadRuns(
+        refs,
+        itemKeys.map((k) => taskKey(k.peid, k.task_id)),
+      ),
+    );
+
+  const graphs = new Map<string, RunGraph | undefined>(
+    await Promise.all(executions.map(async (e) => [e.peid, await deps.graphs?.get(e)] as const)),
+  );
+  const jobsOf = (peid: string) => jobs.filter((j) => j.msg.peid === peid);
+  const fresh = (e: ExecutionRecord) => {
+    const graph = graphs.get(e.peid);
+    return (
+      graph !== undefined &&
+      e.mode !== 'test' &&
+      nothingEnded(e, graph) &&
+      jobsOf(e.peid).every((j) => j.msg.attempt === 1 && !isItemId(j.msg.task_id))
+    );
+  };
+  const toRead = executions.filter((e) => !fresh(e));
+  const uncached = toRead.filter((e) => graphs.get(e.peid) === undefined);
+  let read: Loaded | undefined;
+  let states: TaskStateRecord[] = [];
+  if (uncached.length > 0) read = fromFullRead(deps, await deps.runs.loadRuns(toRead.map(refOf)));
+  else if (toRead.length > 0) states = await deps.runs.loadGraphStates(toRead.map(refOf));
+
+  const out: Loaded = { execs: new Map(), views: new Map(), tasks: new Map() };
+  for (const e of executions) {
+    const view =
+      read?.views.get(e.peid) ??
+      viewOf(
+        e,
+        graphs.get(e.peid) as RunGraph,
+        toRead.includes(e) ? states.filter((s) => s.peid === e.peid) : undefined,
+      );
+    addView(out, view);
+  }
+  // What the claim wrote, on what was laid out or read before it.
+  const claimed = withClaims([...out.tasks.values(), ...items], jobs, token, leaseUntil, now);
+  for (const t of claimed) {
+    out.tasks.set(taskKey(t.peid, t.task_id), t);
+    if (isGraphTask(t)) out.views.get(t.peid)?.tasks.set(t.task_id, t);
+  }
+  return out;
 }
 
-/** `loaded` as a read after the claim would return it: every job's task running under `token`. */
-function withClaims(loaded: LoadedRuns, jobs: Job[], token: string, until: number, now: number): LoadedRuns {
+function refOf(e: ExecutionRecord): RunRef {
+  return { tenant_code: e.tenant_code, peid: e.peid };
+}
+
+function addView(out: Loaded, view: RunView): void {
+  out.execs.set(view.exec.peid, view.exec);
+  out.views.set(view.exec.peid, view);
+  for (const t of view.tasks.values()) out.tasks.set(taskKey(t.peid, t.task_id), t);
+}
+
+/** Views of runs read whole (records, graph tasks with their definitions, items); their graphs remembered. */
+function fromFullRead(deps: { graphs?: RunGraphs }, loaded: LoadedRuns): Loaded {
+  const out: Loaded = { execs: new Map(), views: new Map(), tasks: new Map() };
+  for (const e of loaded.executions) {
+    const graphTasks = loaded.tasks.filter((t) => t.peid === e.peid && isGraphTask(t));
+    const graph = graphOfTasks(graphTasks);
+    if (graph.size > 0) deps.graphs?.remember(e, graph);
+    addView(out, viewOf(e, graph, graphTasks));
+  }
+  for (const t of loaded.tasks) if (!isGraphTask(t)) out.tasks.set(taskKey(t.peid, t.task_id), t);
+  return out;
+}
+
+/** The tasks of `jobs` among `tasks` as the claim left them: running under `token` for the job's attempt. */
+function withClaims(tasks: TaskRecord[], jobs: Job[], token: string, until: number, now: number): TaskRecord[] {
   const attempts = new Map(jobs.map((j) => [j.key, j.msg.attempt]));
-  const tasks = loaded.tasks.map((t) => {
+  const out: TaskRecord[] = [];
+  for (const t of tasks) {
     const attempt = attempts.get(taskKey(t.peid, t.task_id));
-    if (attempt === undefined) return t;
-    return {
+    if (attempt === undefined) continue;
+    out.push({
       ...t,
       status: 'running' as const,
       attempts: attempt,
       claim: { token, until },
       started_at: now,
       updateddate: now,
-    };
-  });
-  return { executions: loaded.executions, tasks };
+    });
+  }
+  return out;
 }
-
 function uniqueRefs(msgs: TaskMessage[]): RunRef[] {
   const seen = new Map<string, RunRef>();
   for (const m of msgs) seen.set(`${m.tenant_code}/${m.peid}`, { tenant_code: m.tenant_code, peid: m.peid });

@@ -104,7 +104,7 @@ export async function resumeWaiting(
     const result = { status: outcome.status, ...capped, error: outcome.error, finished_at: now, duration_ms: duration };
     if (!(await deps.runs.finishWaiting(ref, task.task_id, result, now))) continue;
     recordMetrics(task, outcome, false, duration ?? 0);
-    out.done.push(task);
+    out.done.push({ ...task, status: outcome.status });
     const fatal = fatalOf(task, execs.get(task.peid) as ExecutionRecord, outcome.status, outcome.error);
     if (fatal) out.fatal.push(fatal);
   }
