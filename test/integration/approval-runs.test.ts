@@ -349,7 +349,9 @@ describe('exactly one answer wins', () => {
         ),
       ];
       const results = await Promise.all(contenders);
-      const final = await h.waitFinished(peid);
+      // A cancel lets an attempt already claimed (the winning answer being applied) finish on its
+      // own: the run's tasks are read once every one of them has ended.
+      const final = await settled(peid);
       const approve = final.tasks.find((t) => t.task_id === 'approve');
       const answers = results.filter(([who, status]) => who !== 'cancel' && who !== 'timeout' && status === 200);
       // At most one of the analysts and the callback got a 200; every other one its 409/404.
@@ -376,6 +378,17 @@ describe('exactly one answer wins', () => {
     console.info(`race winners: ${outcomes.join(', ')}`);
   });
 });
+
+/** The run once it has ended and each of its tasks has (a claimed attempt finishes after a cancel). */
+async function settled(peid: string) {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const e = await h.waitFinished(peid);
+    if (e.tasks.every((t) => ['succeeded', 'failed', 'skipped', 'cancelled'].includes(t.status))) return e;
+    if (Date.now() > end) throw new Error(`run ${peid} ended with tasks still open: ${JSON.stringify(e.tasks)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Who answered the run's approval, as recorded on the task (undefined: nobody). */
 async function answeredBy(peid: string): Promise<string | undefined> {
