@@ -98,20 +98,25 @@ async function failingOnce(target: () => { peid: string; task_id: string } | und
   return { queue, state };
 }
 
-/** The consumer with the given queue; `swallow`: report success although the batch threw (its messages are lost). */
+/**
+ * The consumer with the given queue, reporting what the batch left for redelivery as the real
+ * handler does; `swallow`: report success although the batch threw or left messages (they are lost).
+ */
 async function consumer(queue: TaskQueue, swallow: boolean) {
   const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
   return async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    let failed: string[] = [];
     try {
-      await executeBatch(
+      const result = await executeBatch(
         { ...deps, queue },
         event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
         context.getRemainingTimeInMillis(),
       );
+      failed = result.failedMessageIds;
     } catch (err) {
       if (!swallow) throw err;
     }
-    return { batchItemFailures: [] };
+    return { batchItemFailures: swallow ? [] : failed.map((itemIdentifier) => ({ itemIdentifier })) };
   };
 }
 

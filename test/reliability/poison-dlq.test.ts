@@ -1,6 +1,7 @@
 /**
  * Poison messages: a task message that crashes the real consumer on every delivery (here a
- * run whose stored task record is corrupt) is received maxReceiveCount (5) times, then SQS
+ * run whose stored task record is corrupt, pinned to a playbook version no cache holds, so the
+ * consumer builds the run's graph from its task records) is received maxReceiveCount (5) times, then SQS
  * moves it to the DLQ. Until the dlqHandler consumes it the run hangs; the real dlqHandler
  * marks the task and the run failed (POISON_MESSAGE), cancels what had not started, and
  * leaves finished runs and garbage letters alone.
@@ -42,6 +43,16 @@ afterAll(async () => {
   await direct.close();
 });
 
+/**
+ * Corrupts a task record of `peid` and pins the run to a version no cache holds: the consumer takes
+ * a run's graph from its pinned version's cache when it can, and from the run's task records only
+ * on a miss (lib/adapters/cache/run-graphs.ts), so this is how a corrupt record reaches it.
+ */
+async function corrupt(peid: string, taskId: string, set: Record<string, unknown>, version: number): Promise<void> {
+  await direct.db.collection(COLLECTIONS.tasks).updateOne({ peid, task_id: taskId }, { $set: set });
+  await direct.db.collection(COLLECTIONS.executions).updateOne({ peid }, { $set: { playbook_version: version } });
+}
+
 async function dlqPoller() {
   const { handler } = await import('../../functions/dlq-handler.js');
   return h.poller({ queueUrl: dlqUrl(), handler: handler as unknown as SqsHandler, functionName: 'dlqHandler' });
@@ -50,8 +61,8 @@ async function dlqPoller() {
 describe('poison messages', () => {
   it('a message that always crashes the consumer reaches the DLQ after 5 receives; the dlqHandler fails its run', async () => {
     const peid = await h.startRun('poisoned');
-    // Corrupt the stored record: the consumer's fan-in throws on it at every delivery.
-    await direct.db.collection(COLLECTIONS.tasks).updateOne({ peid, task_id: 'first' }, { $set: { dependents: 42 } });
+    // Corrupt the stored record: deciding `first`'s dependents throws on it at every delivery.
+    await corrupt(peid, 'first', { dependents: 42 }, 9_001);
 
     const consumer = h.poller({ batchSize: 1, maxConcurrency: 1 }).start();
     try {
@@ -64,7 +75,11 @@ describe('poison messages', () => {
     } finally {
       await consumer.stop();
     }
-    expect(consumer.stats.handlerErrors).toBe(5);
+    // Each delivery crashes in the commit of the task's group, after its result is written (the first
+    // deciding what follows it, the redeliveries re-driving that fan-in): the invocation returns,
+    // reporting the message as a batch item failure (a handler error would fail the batch the same way).
+    expect(consumer.stats.messagesFailed).toBe(5);
+    expect(consumer.stats.handlerErrors).toBe(0);
 
     // Nothing else would ever touch this run: it hangs.
     await sleep(1_500);
@@ -83,7 +98,7 @@ describe('poison messages', () => {
       const e = await h.execution(peid);
       expect(e.execution_status).toBe('failed');
       expect(e.error?.code).toBe('POISON_MESSAGE');
-      // `first` had finished (its fan-in was what crashed); nothing after it ever started.
+      // `first` had finished (deciding what follows it was what crashed); nothing after it ever started.
       expect(Object.fromEntries(e.tasks.map((t) => [t.task_id, t.status]))).toEqual({
         first: 'succeeded',
         second: 'cancelled',
@@ -98,7 +113,7 @@ describe('poison messages', () => {
   it('a poison task that never finished (claimed, then the consumer crashed) is itself marked failed', async () => {
     const peid = await h.startRun('poisoned');
     // No definition: the consumer claims the task, then crashes on it at every delivery.
-    await direct.db.collection(COLLECTIONS.tasks).updateOne({ peid, task_id: 'first' }, { $set: { def: null } });
+    await corrupt(peid, 'first', { def: null }, 9_002);
     const consumer = h.poller({ batchSize: 1, maxConcurrency: 1 }).start();
     const dlq = (await dlqPoller()).start();
     try {
@@ -118,7 +133,9 @@ describe('poison messages', () => {
     } finally {
       await Promise.all([consumer.stop(), dlq.stop()]);
     }
-    expect(consumer.stats.handlerErrors).toBeGreaterThan(0);
+    // Left for redelivery each time (the crashed commit, then the claim it still holds), never deleted.
+    expect(consumer.stats.messagesFailed).toBeGreaterThan(0);
+    expect(consumer.stats.messagesDeleted).toBe(0);
   });
 
   it('dead letters of finished runs and letters that are not task messages change nothing', async () => {

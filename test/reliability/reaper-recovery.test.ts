@@ -1,7 +1,8 @@
 /**
  * The reapRuns scheduled function (real handler) against real losses: root messages lost
  * from the queue, a worker that died holding a claim whose message is gone, a consumer that
- * crashed between writing a result and deciding the dependents with its message lost — each
+ * crashed between writing a result and deciding the dependents with its message lost, one that
+ * crashed after its one write (results and the dependents it decided) before closing or sending — each
  * stalled run is unstuck (idempotently: repeated sweeps and duplicate messages call no
  * integration twice) and completes; a run past the maximum age is failed; finished runs
  * are never touched.
@@ -119,11 +120,15 @@ describe('reapRuns', () => {
   it('decides the dependents of a task whose worker crashed between its result and the fan-in, message lost', async () => {
     const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
     let crashed = false;
+    // The crash follows the write of `b`'s result: `a`'s batch wrote `a`, queued `b` and ran `c` inline in
+    // one write, then closed them; `d` depends on `b` and on `c`, which ended in that other invocation, so
+    // only the close of `b` decides it.
     const crashAfterWrite = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
       const runs = {
         ...deps.runs,
         writeTaskResults: async (...a: Parameters<typeof deps.runs.writeTaskResults>) => {
-          await deps.runs.writeTaskResults(...a);
+          const won = await deps.runs.writeTaskResults(...a);
+          if (!a[0].some((w) => w.task_id === 'b' && w.status === 'succeeded')) return won;
           crashed = true;
           throw new Error('crash after the results write');
         },
@@ -146,13 +151,65 @@ describe('reapRuns', () => {
     const stuck = await storedRun(direct.db, peid);
     expect(Object.fromEntries(stuck.tasks.map((t) => [t.task_id, t.status]))).toEqual({
       a: 'succeeded',
-      b: 'pending',
-      c: 'pending',
+      b: 'succeeded',
+      c: 'succeeded',
       d: 'pending',
     });
+    expect(stuck.exec?.open_tasks.sort()).toEqual(['b', 'd']);
     await sleep(1_200);
     const report = await reap();
-    expect(report.decided).toBeGreaterThanOrEqual(2);
+    expect(report.decided).toBe(1);
+    const p = h.poller().start();
+    try {
+      await h.waitFinished(peid, 30_000);
+    } finally {
+      await p.stop();
+    }
+    await expectCompletedOncePerAttempt([peid]);
+  });
+
+  it('re-sends what a worker decided in its results write and closes what it ended, when it crashed before closing, message lost', async () => {
+    const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
+    let crashed = false;
+    const crashAfterFirstWrite = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+      const runs = {
+        ...deps.runs,
+        writeTaskResults: async (...a: Parameters<typeof deps.runs.writeTaskResults>) => {
+          const won = await deps.runs.writeTaskResults(...a);
+          if (crashed) return won;
+          crashed = true;
+          throw new Error('crash after the results write');
+        },
+      };
+      await executeBatch(
+        { ...deps, runs },
+        event.Records.map((r) => ({ messageId: r.messageId, body: r.body })),
+        context.getRemainingTimeInMillis(),
+      );
+      return { batchItemFailures: [] };
+    };
+    const peid = await h.startRun('reap-diamond', { score: 11 });
+    const crashing = h.poller({ handler: crashAfterFirstWrite, maxConcurrency: 1 }).start();
+    try {
+      await crashing.until(async () => (crashed ? true : undefined), 20_000, 'the crash');
+    } finally {
+      await crashing.stop();
+    }
+    await loseEverything();
+    // The one write ended `a`, queued `b` and ran `c` inline (both depend on `a` alone); nothing closed or sent.
+    const stuck = await storedRun(direct.db, peid);
+    expect(Object.fromEntries(stuck.tasks.map((t) => [t.task_id, t.status]))).toEqual({
+      a: 'succeeded',
+      b: 'queued',
+      c: 'succeeded',
+      d: 'pending',
+    });
+    expect(stuck.exec?.open_tasks.sort()).toEqual(['a', 'b', 'c', 'd']);
+    await sleep(1_200);
+    const report = await reap();
+    expect(report.requeued).toBe(1);
+    expect(report.decided).toBe(0);
+    expect((await storedRun(direct.db, peid)).exec?.open_tasks.sort()).toEqual(['b', 'd']);
     const p = h.poller().start();
     try {
       await h.waitFinished(peid, 30_000);

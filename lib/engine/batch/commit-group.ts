@@ -15,6 +15,7 @@
  * Messages redelivered for tasks already finished drive step 5 again from a fresh read (fan-in.ts).
  */
 import { isTerminalTask, type TaskStatus } from '../../domain/statuses.js';
+import { logger } from '../../observability.js';
 import { isGraphTask, isLoopItem, type TaskRecord, taskKey } from '../model.js';
 import type { TaskResultWrite } from '../ports/task-claims.js';
 import type { OutgoingTaskMessage } from '../ports/task-queue.js';
@@ -98,7 +99,18 @@ export async function commitGroup(ctx: GroupContext, group: Member[]): Promise<v
     ended.push({ ...ran.task, status: done.status });
   };
   for (const m of ofKind(group, 'ran')) record(m.ran, m.depth, m.inline);
-  const queuedHere = await decideOwnEnds(ctx, { ended, fatal, writes, decidedKeys, record });
+  // Deciding is in memory and optional (the close decides what it leaves): if it throws, what it
+  // added is put back and the results go out alone, so no failure downstream of a task loses its result.
+  const undo = undoPoint(ctx, ended, { writes, ended, sent, itemsDone }, { decidedKeys, fatal, fatalFrom });
+  let queuedHere = new Map<string, OutgoingTaskMessage>();
+  try {
+    queuedHere = await decideOwnEnds(ctx, { ended, fatal, writes, decidedKeys, record });
+  } catch (err) {
+    undo();
+    logger.error("deciding from a group's own ends failed; its results go out alone, the close decides", {
+      error: err as Error,
+    });
+  }
   // A succeeded task with an undo records its containment (and its expiry timer) with its result.
   const ranTasks = new Map(ofKind(group, 'ran').map((m) => [taskKey(m.ran.task.peid, m.ran.task.task_id), m.ran.task]));
   const contained = await withContainments(deps, writes, ranTasks, execs);
@@ -218,6 +230,45 @@ async function decideOwnEnds(
     frontier = at.ended.slice(before);
   }
   return queued;
+}
+
+/**
+ * A way back to the state before deciding: the lists cut to their lengths, the sets and maps (and
+ * the views of the runs that ended something) as they were.
+ */
+function undoPoint(
+  ctx: GroupContext,
+  ended: TaskRecord[],
+  lists: Record<string, unknown[]>,
+  keyed: { decidedKeys: Set<string>; fatal: Map<string, Fatal>; fatalFrom: Map<string, string> },
+): () => void {
+  const lengths = Object.values(lists).map((l) => [l, l.length] as const);
+  const decidedKeys = new Set(keyed.decidedKeys);
+  const fatal = new Map(keyed.fatal);
+  const fatalFrom = new Map(keyed.fatalFrom);
+  const views = [...new Set(ended.map((t) => t.peid))]
+    .map((peid) => ctx.views.get(peid))
+    .filter((v): v is RunView => v !== undefined)
+    .map((v) => ({ v, decided: new Set(v.decided), tasks: new Map(v.tasks), depth: new Map(v.depth) }));
+  const refillSet = <K>(target: Set<K>, from: Set<K>) => {
+    target.clear();
+    for (const k of from) target.add(k);
+  };
+  const refillMap = <K, V>(target: Map<K, V>, from: Map<K, V>) => {
+    target.clear();
+    for (const [k, v] of from) target.set(k, v);
+  };
+  return () => {
+    for (const [list, n] of lengths) list.length = n;
+    refillSet(keyed.decidedKeys, decidedKeys);
+    refillMap(keyed.fatal, fatal);
+    refillMap(keyed.fatalFrom, fatalFrom);
+    for (const s of views) {
+      refillSet(s.v.decided, s.decided);
+      refillMap(s.v.tasks, s.tasks);
+      refillMap(s.v.depth, s.depth);
+    }
+  };
 }
 
 export function groupByRun<T extends { peid: string }>(items: T[]): Map<string, T[]> {
