@@ -17,8 +17,15 @@ export const SERVERLESS_ESBUILD_OPTIONS: BuildOptions = {
   target: 'node22',
   format: 'esm',
   mainFields: ['module', 'main'],
-  // custom.esbuild.exclude: the mongodb driver's optional peer for MONGODB-AWS auth (the Lambda runtime has it).
-  external: ['@aws-sdk/credential-providers'],
+  // custom.esbuild.exclude: the mongodb driver's optional peer for MONGODB-AWS auth (the Lambda runtime has it),
+  // and the SDK's credential providers the default chain imports only without credentials in the environment.
+  external: [
+    '@aws-sdk/credential-providers',
+    '@aws-sdk/credential-provider-ini',
+    '@aws-sdk/credential-provider-sso',
+    '@aws-sdk/credential-provider-process',
+    '@aws-sdk/credential-provider-web-identity',
+  ],
   // Relative to the repository root, as serverless-esbuild resolves it.
   absWorkingDir: ROOT,
   alias: { 'whatwg-url': './lib/shims/whatwg-url.cjs' },

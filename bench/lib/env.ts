@@ -47,6 +47,7 @@ function staticEnv(ep: StackEndpoints): Record<string, string> {
     DYNAMODB_ENDPOINT: ep.dynamodbEndpoint,
     IDEMPOTENCY_TABLE: ep.idempotencyTable,
     AUTH_JWT_SECRET: BENCH_JWT_SECRET,
+    WEBHOOK_SIGNING_KEY: 'bench-webhook-signing-key-0123456789abcdef',
     POWERTOOLS_METRICS_DISABLED: 'true',
     POWERTOOLS_TRACE_ENABLED: 'false',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
