@@ -4,6 +4,7 @@
  * local servers', with the targets they answer; a per-run table (under load, idle) and a targets table.
  */
 import type { ProcessesPhase, ProcessesResult } from './e2e-containers.js';
+import { E2E_PIPELINE_PROFILE_NOTES } from './e2e-notes.js';
 import { fmtNum, median, percentile, round, row, shortfall, targets } from './stats.js';
 import type { CaseOutcome, Row, Target } from './types.js';
 
@@ -235,6 +236,7 @@ export function containersOutcome(r: ProcessesResult): CaseOutcome {
       `**Containers (the main rows).** ${load.runs} runs in ${(load.wallMs / 1000).toFixed(1)} s: ${load.runsPerS.toFixed(1)} runs/s; start -> completed p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; ${load.invocations} executeTask invocations (${(load.invocations / load.runs).toFixed(2)} per run, ${perInvocation.toFixed(1)} messages and ${meanInvocation.toFixed(0)} ms each on average)`,
       `consumer ceiling at this invocation length and fill: ${r.containers} containers x ${perInvocation.toFixed(1)} messages / ${meanInvocation.toFixed(0)} ms = ${consumerCeiling.toFixed(0)} runs/s (${WIDTH} messages a run); the machine was ${load.cpu.machineBusy === null ? '?' : `${(load.cpu.machineBusy * 100).toFixed(0)} %`} busy during the load (all processes, 2 cores)`,
       `idle run: median ${idleMs.toFixed(0)} ms over ${idle.runs} (min ${Math.min(...idle.latencies).toFixed(0)}, max ${Math.max(...idle.latencies).toFixed(0)}); ${(idle.invocations / idle.runs).toFixed(1)} executeTask invocations per run; the stub saw all 10 calls at once in ${allOverlap} of ${idle.overlap.length} runs`,
+      ...E2E_PIPELINE_PROFILE_NOTES,
     ],
     tables: [targetsTable(r), perRunTable(r)],
   };
