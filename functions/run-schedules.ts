@@ -8,7 +8,7 @@ import { type RunSchedulesReport, runSchedules } from '../lib/engine/run-schedul
 import { handlerPrelude } from '../lib/lambda/prelude.js';
 import { scheduledHandler } from '../lib/lambda/scheduled.js';
 import { logger } from '../lib/observability.js';
-import { runSchedulesDeps } from '../lib/wiring/triggers.js';
+import { runSchedulesDeps } from '../lib/wiring/schedules.js';
 
 handlerPrelude(['mongo', 'redis', 'cache', 'queue', 'schedules']);
 

@@ -6,14 +6,15 @@ import { callerOf, jsonBody, parseWith } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
 import { playbookNameParam } from '../lib/http/schemas.js';
 import { hookIdParam, scheduleBody, webhookCreateBody } from '../lib/http/trigger-schemas.js';
-import { httpHandler } from '../lib/lambda/http.js';
+import { untracedHttpHandler } from '../lib/lambda/http-untraced.js';
 import { handlerPrelude } from '../lib/lambda/prelude.js';
-import { scheduleDeps, webhookDeps } from '../lib/wiring/triggers.js';
+import { scheduleDeps } from '../lib/wiring/schedules.js';
+import { webhookDeps } from '../lib/wiring/triggers.js';
 
 // Creating a webhook derives its secret from the webhook key (SSM in AWS: the secrets section's endpoint).
 handlerPrelude(['mongo', 'webhooks', 'secrets']);
 
-export const handler = httpHandler(async (event) => {
+export const handler = untracedHttpHandler(async (event) => {
   const caller = callerOf(event);
   const name = () =>
     parseWith(playbookNameParam.pick({ name: true }), { name: event.pathParameters?.name }, 'path').name;

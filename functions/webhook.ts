@@ -6,13 +6,13 @@
 import { receiveWebhook } from '../lib/engine/webhook-receive.js';
 import { headerOf, jsonBody, rawBody } from '../lib/http/request.js';
 import { jsonResponse } from '../lib/http/responses.js';
-import { httpHandler } from '../lib/lambda/http.js';
+import { untracedHttpHandler } from '../lib/lambda/http-untraced.js';
 import { handlerPrelude } from '../lib/lambda/prelude.js';
 import { receiveWebhookDeps } from '../lib/wiring/triggers.js';
 
 handlerPrelude(['mongo', 'redis', 'cache', 'queue', 'idempotency', 'webhooks', 'secrets']);
 
-export const handler = httpHandler(async (event, context) => {
+export const handler = untracedHttpHandler(async (event, context) => {
   const delivery = {
     hook_id: event.pathParameters?.hook_id ?? '',
     timestamp: headerOf(event, 'x-playbook-timestamp'),

@@ -1,9 +1,9 @@
 /**
  * The X-Ray tracer (Powertools Tracer). Importing this module opts a function in: its handler
  * uses tracingMiddleware(), which gives each invocation a subsegment and the function's AWS SDK
- * clients theirs. The HTTP functions and the scheduled and DLQ functions import it; executeTask,
- * the hot path, does not (the X-Ray SDK is ~130 KB of its bundle) and relies on Lambda's active
- * tracing for its function segment.
+ * clients theirs. The HTTP functions (but webhook and triggers: lib/lambda/http-untraced.ts) and
+ * the scheduled and DLQ functions import it; executeTask, the hot path, does not (the X-Ray SDK is
+ * ~130 KB of a bundle) and relies on Lambda's active tracing for its function segment.
  *
  * Where tracing is off (POWERTOOLS_TRACE_ENABLED=false, as locally, or outside Lambda) the
  * tracer is never loaded: the X-Ray SDK enables async_hooks (cls-hooked) for the whole process

@@ -1,30 +1,10 @@
-/**
- * The HTTP functions' stack: the shared one (base.ts) with tracing, each request's log lines
- * keyed by route and tenant, and the single error mapper registered last so every thrown error
- * becomes the contract's JSON body.
- */
-import type { Context } from 'aws-lambda';
-import { errorToResponse } from '../http/errors.js';
-import type { ApiEvent } from '../http/request.js';
-import type { JsonResponse } from '../http/responses.js';
-import { logger } from '../observability.js';
+/** The HTTP functions' stack with Powertools Tracer (lib/tracing.ts): most HTTP functions. */
 import { tracingMiddleware } from '../tracing.js';
-import { baseHandler } from './base.js';
+import { httpStack, type RouteHandler } from './http-stack.js';
 
-export type RouteHandler = (event: ApiEvent, context: Context) => Promise<JsonResponse>;
+export type { RouteHandler } from './http-stack.js';
 
-/** Wraps a route function in the shared middleware stack. */
+/** Wraps a route function in the shared middleware stack, traced. */
 export function httpHandler(route: RouteHandler) {
-  return baseHandler<ApiEvent, JsonResponse>(tracingMiddleware())
-    .use({
-      onError: async (request) => {
-        request.response = errorToResponse(request.error);
-      },
-    })
-    .handler(async (event, context) => {
-      // Every log line of a request names its tenant (the authorizer's context; absent on /health).
-      const tenant = event.requestContext.authorizer?.lambda?.tenant_code;
-      logger.appendKeys({ route: event.routeKey, ...(typeof tenant === 'string' ? { tenant_code: tenant } : {}) });
-      return route(event, context);
-    });
+  return httpStack(route, tracingMiddleware());
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COLLECTIONS } from '../../lib/adapters/mongo/collections.js';
 import { scheduleId } from '../../lib/adapters/mongo/schedule-store.js';
 import { type RunSchedulesReport, runSchedules as runSchedulesOnce } from '../../lib/engine/run-schedules.js';
-import { runSchedulesDeps } from '../../lib/wiring/triggers.js';
+import { runSchedulesDeps } from '../../lib/wiring/schedules.js';
 import { directDb } from '../reliability/support/fixtures.js';
 import { api } from '../support/api.js';
 import { createHarness, type Harness } from '../support/harness.js';
