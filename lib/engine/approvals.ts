@@ -13,6 +13,7 @@ import { ConflictError, ForbiddenError, NotFoundError } from '../errors.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
 import { recordAudit } from './audit.js';
 import { approvalResponded, taskSource } from './audit-entries.js';
+import { decodeCursorPair, encodeCursorPair, pageOf } from './cursor.js';
 import { taskKey } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
 import type { TaskQueue } from './ports/task-queue.js';
@@ -183,20 +184,13 @@ export interface ApprovalPage {
 
 /** Opaque cursor: the last item's (created_at, task key). */
 export function encodeApprovalCursor(c: WaitingCursor): string {
-  return Buffer.from(JSON.stringify([c.since, c.key])).toString('base64url');
+  return encodeCursorPair(c.since, c.key);
 }
 
 /** Decodes a cursor made by encodeApprovalCursor; undefined when it is not one. */
 export function decodeApprovalCursor(cursor: string): WaitingCursor | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && v[0] >= 0 && typeof v[1] === 'string') {
-      if (v[1].length > 0 && v[1].length <= 200) return { since: v[0] as number, key: v[1] };
-    }
-  } catch {
-    // not a cursor
-  }
-  return undefined;
+  const pair = decodeCursorPair(cursor, (since, key) => since >= 0 && key.length > 0 && key.length <= 200);
+  return pair && { since: pair[0], key: pair[1] };
 }
 
 /** GET /approvals?status=waiting: the tenant's open questions, oldest first. */
@@ -206,13 +200,7 @@ export async function listApprovals(
   query: { limit: number; after?: WaitingCursor },
 ): Promise<ApprovalPage> {
   const rows = await waits.listWaiting(tenant_code, { ...query, limit: query.limit + 1 });
-  const items = rows.slice(0, query.limit).map(itemOf);
-  const last = items[items.length - 1];
-  return {
-    items,
-    next:
-      rows.length > query.limit && last
-        ? encodeApprovalCursor({ since: last.created_at, key: taskKey(last.peid, last.task_id) })
-        : null,
-  };
+  return pageOf(rows.map(itemOf), query.limit, (last) =>
+    encodeApprovalCursor({ since: last.created_at, key: taskKey(last.peid, last.task_id) }),
+  );
 }

@@ -9,7 +9,7 @@
  */
 import { type AuditEntry, assertAuditDetails } from '../domain/audit.js';
 import { logger, MetricUnit, metrics } from '../observability.js';
-import { decodeCursorPair, encodeCursorPair } from './cursor.js';
+import { decodeCursorPair, encodeCursorPair, pageOf } from './cursor.js';
 import type { AuditLog, AuditOutbox, AuditQuery, AuditSource } from './ports/audit.js';
 
 export type { AuditAction, AuditEntry } from '../domain/audit.js';
@@ -75,9 +75,11 @@ export async function listAudit(
   const flushed = await log.flushTenant(tenant_code, opts.now - opts.graceMs);
   if (flushed > 0) logger.warn('audit entries left pending were published by a reader', { count: flushed });
   const rows = await log.list(tenant_code, { ...query, limit: query.limit + 1 });
-  const items = rows.slice(0, query.limit).map(({ tenant_code: _t, ...rest }) => rest);
-  const last = items[items.length - 1];
-  return { items, next: rows.length > query.limit && last ? encodeAuditCursor(last) : null };
+  return pageOf(
+    rows.map(({ tenant_code: _t, ...rest }) => rest),
+    query.limit,
+    encodeAuditCursor,
+  );
 }
 
 /** The scheduled sweep: publishes what crashed writers left pending (older than `graceMs`). */

@@ -4,7 +4,7 @@
  * `GET /executions/{peid}` and in its timeline.
  */
 import type { UndoState, UndoStatus, UndoTrigger } from '../domain/undo.js';
-import { decodeCursorPair, encodeCursorPair } from './cursor.js';
+import { decodeCursorPair, encodeCursorPair, pageOf } from './cursor.js';
 import { taskKey } from './model.js';
 import type { ContainmentCursor, ContainmentRow, UndoStore } from './ports/undo.js';
 
@@ -77,13 +77,7 @@ export async function listContainments(
   query: { active?: boolean; limit: number; after?: ContainmentCursor },
 ): Promise<ContainmentPage> {
   const rows = await undos.listContainments(tenant_code, { ...query, limit: query.limit + 1 });
-  const items = rows.slice(0, query.limit).map(itemOf);
-  const last = items[items.length - 1];
-  return {
-    items,
-    next:
-      rows.length > query.limit && last
-        ? encodeContainmentCursor({ applied_at: last.applied_at, key: taskKey(last.peid, last.task_id) })
-        : null,
-  };
+  return pageOf(rows.map(itemOf), query.limit, (last) =>
+    encodeContainmentCursor({ applied_at: last.applied_at, key: taskKey(last.peid, last.task_id) }),
+  );
 }

@@ -19,3 +19,17 @@ export function decodeCursorPair(
   }
   return undefined;
 }
+
+/**
+ * A page from `rows` read with `limit + 1`: the first `limit` items and, when more remain, the
+ * cursor after the last of them.
+ */
+export function pageOf<T>(
+  rows: T[],
+  limit: number,
+  cursorOf: (last: T) => string,
+): { items: T[]; next: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > limit && last !== undefined ? cursorOf(last) : null };
+}

@@ -7,6 +7,7 @@ import { parsePlaybook } from '../domain/playbook-validation.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { recordAudit } from './audit.js';
 import { playbookEntry, playbookSource } from './audit-entries.js';
+import { pageOf } from './cursor.js';
 import type { StoredPlaybook } from './model.js';
 import type { AuditOutbox } from './ports/audit.js';
 import type { PlaybookListQuery, PlaybookStore, PlaybookSummary } from './ports/playbook-store.js';
@@ -93,9 +94,7 @@ export async function listPlaybooks(
   query: PlaybookListQuery,
 ): Promise<PlaybookPage> {
   const rows = await store.list(tenant_code, { ...query, limit: query.limit + 1 });
-  const items = rows.slice(0, query.limit);
-  const last = items[items.length - 1];
-  return { items, next: rows.length > query.limit && last ? last.name : null };
+  return pageOf(rows, query.limit, (last) => last.name);
 }
 
 /** A body naming another playbook than the path would rename it: refused, naming `name`. */

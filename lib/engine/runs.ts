@@ -5,7 +5,7 @@ import { type AnswerLimit, fitAnswer } from './answer-size.js';
 import { type AuditContext, recordAudit } from './audit.js';
 import { executionSource, runCancelled } from './audit-entries.js';
 import { undoView } from './containments.js';
-import { decodeCursorPair, encodeCursorPair } from './cursor.js';
+import { decodeCursorPair, encodeCursorPair, pageOf } from './cursor.js';
 import type { ExecutionRecord, RunRef, TaskRecord } from './model.js';
 import type { RunEnds } from './ports/run-ends.js';
 import type { ExecutionQuery, ItemState, RunRecords } from './ports/run-records.js';
@@ -160,9 +160,7 @@ export async function listExecutions(
   query: ExecutionQuery,
 ): Promise<ExecutionPage> {
   const rows = await runs.listExecutions(tenant_code, { ...query, limit: query.limit + 1 });
-  const items = rows.slice(0, query.limit).map(summary);
-  const last = items[items.length - 1];
-  return { items, next: rows.length > query.limit && last ? encodeCursor(last) : null };
+  return pageOf(rows.map(summary), query.limit, encodeCursor);
 }
 
 /**
