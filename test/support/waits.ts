@@ -68,19 +68,17 @@ export function approvalPlaybook(o: ApprovalRunOptions = {}) {
   };
 }
 
+/** A parsed playbook as the store holds it: version 1 of a new pid. */
+function stored(parsed: ReturnType<typeof parsePlaybook>, tenant_code: string, now: number): StoredPlaybook {
+  return { ...parsed, pid: randomUUID(), tenant_code, version: 1, createddate: now, updateddate: now };
+}
+
 /** Writes a run of the approval playbook with its approval task in `o.state`; returns its ids and token. */
 export async function approvalRun(o: ApprovalRunOptions = {}): Promise<ApprovalRun> {
   const tenant_code = o.tenant_code ?? 'tenant-a';
   const parsed = parsePlaybook(approvalPlaybook(o));
   const now = Date.now();
-  const playbook: StoredPlaybook = {
-    ...parsed,
-    pid: randomUUID(),
-    tenant_code,
-    version: 1,
-    createddate: now,
-    updateddate: now,
-  };
+  const playbook = stored(parsed, tenant_code, now);
   const peid = randomUUID();
   const plan = planRun(
     playbook,
@@ -142,14 +140,7 @@ export async function delayRun(
     ],
   });
   const now = Date.now();
-  const playbook: StoredPlaybook = {
-    ...parsed,
-    pid: randomUUID(),
-    tenant_code,
-    version: 1,
-    createddate: now,
-    updateddate: now,
-  };
+  const playbook = stored(parsed, tenant_code, now);
   const peid = randomUUID();
   const plan = planRun(
     playbook,
