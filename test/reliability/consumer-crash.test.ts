@@ -48,7 +48,8 @@ const invocation = new AsyncLocalStorage<{ mayCrash: boolean }>();
 
 /**
  * Deps whose `points` do the real work and then throw (as if the function died right after),
- * on the non-empty calls `shouldCrash` picks (counted per point), in invocations that may crash.
+ * on the non-empty calls `shouldCrash` picks (counted per point): in invocations that may crash,
+ * or, for a keyed point (transitionPending), on a call with a key it has not seen before.
  */
 function crashingDeps(
   points: CrashPoint[],
@@ -56,9 +57,24 @@ function crashingDeps(
 ): { deps: ExecuteBatchDeps; crashes: Map<CrashPoint, number> } {
   const calls = new Map<CrashPoint, number>();
   const crashes = new Map<CrashPoint, number>();
-  const after = async <T>(point: CrashPoint, real: () => Promise<T>, nonEmpty: boolean): Promise<T> => {
+  // A keyed point may crash in any invocation (a redelivery's too) on a call with a key it has not
+  // seen: at most one crash per key, so a message cannot keep crashing into the DLQ.
+  const seen = new Set<string>();
+  const firstSight = (point: CrashPoint, keys: string[]): boolean => {
+    const fresh = keys.filter((k) => !seen.has(`${point}/${k}`));
+    for (const k of fresh) seen.add(`${point}/${k}`);
+    return fresh.length > 0;
+  };
+  const after = async <T>(
+    point: CrashPoint,
+    real: () => Promise<T>,
+    nonEmpty: boolean,
+    keys: string[] = [],
+  ): Promise<T> => {
     const result = await real();
-    if (!nonEmpty || !points.includes(point) || !invocation.getStore()?.mayCrash) return result;
+    if (!nonEmpty || !points.includes(point)) return result;
+    const eligible = keys.length > 0 ? firstSight(point, keys) : invocation.getStore()?.mayCrash;
+    if (!eligible) return result;
     const n = (calls.get(point) ?? 0) + 1;
     calls.set(point, n);
     if (shouldCrash(n, point)) {
@@ -72,7 +88,12 @@ function crashingDeps(
     ...real.runs,
     writeTaskResults: (w, t, n) => after('writeTaskResults', () => real.runs.writeTaskResults(w, t, n), w.length > 0),
     transitionPending: (tr, t, n) =>
-      after('transitionPending', () => real.runs.transitionPending(tr, t, n), tr.length > 0),
+      after(
+        'transitionPending',
+        () => real.runs.transitionPending(tr, t, n),
+        tr.length > 0,
+        tr.map((x) => `${x.peid}/${x.task_id}`),
+      ),
     closeTasks: (r, ends, n, c) => after('closeTasks', () => real.runs.closeTasks(r, ends, n, c), true),
   };
   const queue: TaskQueue = { send: (m) => after('send', () => real.queue.send(m), m.length > 0) };
@@ -150,7 +171,8 @@ describe('a consumer that dies after writing (in process)', () => {
   it('crashes after every 3rd results write, send and run close and every fan-in transition across 24 runs: all complete, integrations called once per attempt', async () => {
     const points: CrashPoint[] = ['writeTaskResults', 'transitionPending', 'send', 'closeTasks'];
     // Most dependents are decided in the results write now; the pending -> queued transitions left (a
-    // join whose parents ended in two invocations) crash every time, the other points every third call.
+    // join whose parents ended in two invocations, a redelivery's fan-in) crash the first time each
+    // transition is tried, wherever it is, the other points every third call of a first delivery.
     const { deps, crashes } = crashingDeps(points, (n, point) => point === 'transitionPending' || n % 3 === 1);
     const poller = h.poller({ handler: handlerWith(deps), maxConcurrency: 4 }).start();
     onTestFinished(() => poller.stop());
