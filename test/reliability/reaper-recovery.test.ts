@@ -121,11 +121,26 @@ describe('reapRuns', () => {
     const deps = (await import('../../lib/wiring/index.js')).executeBatchDeps();
     let crashed = false;
     // The crash follows the write of `b`'s result: `a`'s batch wrote `a`, queued `b` and ran `c` inline in
-    // one write, then closed them; `d` depends on `b` and on `c`, which ended in that other invocation, so
-    // only the close of `b` decides it.
+    // one write, then closed them; `d` depends on `b` and on `c`, which ended in that other invocation.
+    // `b`'s invocation reads the run before `c` is closed (the close of `a` and `c` waits for that read),
+    // so its write cannot decide `d`: only the close of `b` does, and the crash comes first.
+    let reads = 0;
+    let bRead: () => void = () => {};
+    const bHasRead = new Promise<void>((resolve) => {
+      bRead = resolve;
+    });
     const crashAfterWrite = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
       const runs = {
         ...deps.runs,
+        loadExecutions: async (...a: Parameters<typeof deps.runs.loadExecutions>) => {
+          const read = await deps.runs.loadExecutions(...a);
+          if (++reads === 2) bRead();
+          return read;
+        },
+        closeTasks: async (...a: Parameters<typeof deps.runs.closeTasks>) => {
+          if (a[1].some((e) => e.task_id === 'c')) await Promise.race([bHasRead, sleep(10_000)]);
+          return deps.runs.closeTasks(...a);
+        },
         writeTaskResults: async (...a: Parameters<typeof deps.runs.writeTaskResults>) => {
           const won = await deps.runs.writeTaskResults(...a);
           if (!a[0].some((w) => w.task_id === 'b' && w.status === 'succeeded')) return won;
@@ -141,7 +156,7 @@ describe('reapRuns', () => {
       return { batchItemFailures: [] };
     };
     const peid = await h.startRun('reap-diamond', { score: 8 });
-    const crashing = h.poller({ handler: crashAfterWrite, maxConcurrency: 1 }).start();
+    const crashing = h.poller({ handler: crashAfterWrite, maxConcurrency: 2 }).start();
     try {
       await crashing.until(async () => (crashed ? true : undefined), 20_000, 'the crash');
     } finally {

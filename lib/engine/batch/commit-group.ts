@@ -28,7 +28,7 @@ import { inlinable, inlineRecord, runInlineTask } from './inline.js';
 import { settleItems, startLoops } from './loops.js';
 import type { GroupContext, Member } from './members.js';
 import { planResults, type Ran, resultWrite } from './results.js';
-import { contextOf, depthAfter, learn, type RunView, unseenEnds } from './run-view.js';
+import { contextOf, depthAfter, endOn, learn, type RunView, unseenEnds } from './run-view.js';
 import { recordWaits, resumeWaiting } from './sub-playbook-waits.js';
 import { afterContainments, withContainments } from './undo.js';
 
@@ -168,8 +168,10 @@ export async function commitGroup(ctx: GroupContext, group: Member[]): Promise<v
 
 /**
  * Step 2's decisions: dependents of the graph tasks this group ends whose every dependency ended
- * in this invocation (it held their claims, or won their decisions) are decided now, with no read
- * and no close first: queued or skipped by a conditional write in the same bulk, or, for a ready
+ * in this invocation (it held their claims, or won their decisions) or was closed before this
+ * invocation read the run's record are decided now, with no read and no close first (no other
+ * invocation can decide them: the last of their dependencies to end is this group's, and this
+ * group's ends are not closed yet): queued or skipped by a conditional write in the same bulk, or, for a ready
  * transform or noop whose context this invocation has whole, run inline at once (its result in the
  * same bulk; skips and inline results cascade). Returns the messages of the tasks it queued, by key.
  */
@@ -198,7 +200,10 @@ async function decideOwnEnds(
       const view = trusted(peid);
       if (!view) continue;
       const earlier = groupEnds.get(peid) ?? new Map<string, TaskStatus>();
-      const known = (id: string) => earlier.get(id) ?? (view.ours.has(id) ? view.tasks.get(id)?.status : undefined);
+      // An end is known when this invocation wrote it, or when the run's record showed it closed
+      // (by another invocation, before this one read the record): both are stored for good.
+      const known = (id: string) =>
+        earlier.get(id) ?? (view.ours.has(id) ? view.tasks.get(id)?.status : (endOn(view.exec, id) ?? undefined));
       const fresh = new Map(tasks.map((t) => [t.task_id, t.status]));
       groupEnds.set(peid, new Map([...earlier, ...fresh]));
       const { decisions } = flips(view.graph, fresh.keys(), known, (id) => fresh.get(id) ?? known(id), view.decided);

@@ -6,8 +6,9 @@
  *
  * Two sources of ends (commit-group.ts):
  *   - this invocation's own, before they are closed: a dependent all of whose dependencies ended
- *     here is decided in the same bulk write as their results (nobody else can end them: this
- *     invocation held their claims or won their decisions);
+ *     here, or were closed before this invocation read the run's record, is decided in the same
+ *     bulk write as their results (nobody else can end this invocation's tasks: it held their
+ *     claims or won their decisions; and no close can see them ended before this write is done);
  *   - a close's result: the run's record before and after the update that closed the tasks
  *     (`task_ends`), serialized on the run's document, so of two closes finishing the two parents
  *     of a join, the later one sees both ended.

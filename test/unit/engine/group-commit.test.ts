@@ -2,8 +2,8 @@
  * Group commit inside one invocation (lib/engine/batch/commit.ts, commit-group.ts) on the
  * in-memory store: each task joins the next commit group as it finishes, so a slow task never
  * holds back a fast one's result, fan-in and close; results finishing together go out in one bulk
- * write; a join whose dependencies all end in one group is decided and run in that same write; a
- * group that fails leaves only its own messages for redelivery. Commit windows run on the
+ * write; a join whose dependencies all end in one group (or were closed before the invocation read
+ * the run) is decided and run in that same write; a group that fails leaves only its own messages for redelivery. Commit windows run on the
  * fixture's clock: the tests decide when they pass.
  */
 import { describe, expect, it } from 'vitest';
@@ -144,7 +144,7 @@ describe('group commit', () => {
     expect(e.take()).toEqual([]);
   });
 
-  it('a join whose dependencies end in two invocations is decided by the later close, and runs inline there', async () => {
+  it('a join whose other dependency was closed before this invocation read the run is decided in its results write', async () => {
     const e = createEngine();
     const events = countWrites(e);
     const { peid, roots } = e.start([
@@ -160,8 +160,37 @@ describe('group commit', () => {
     await e.deliver(roots.filter((m) => m.message.task_id === 'a'));
     expect(e.task(peid, 'join').status).toBe('pending');
     await e.deliver(roots.filter((m) => m.message.task_id === 'b'));
-    // b's close shows both ended; `a`'s output is read for the join's context; then one write and close.
-    expect(events).toEqual(['write:a', 'close:a', 'write:b', 'close:b', 'write:join', 'close:join']);
+    // b's invocation read the run with `a` closed (and `a`'s output with the run's task states): b's end
+    // decides the join, which runs inline into b's write; one close records both and completes the run.
+    expect(events).toEqual(['write:a', 'close:a', 'write:b,join', 'close:b,join']);
+    expect(e.task(peid, 'join')).toMatchObject({ status: 'succeeded', output_json: '400' });
+    expect(e.execution(peid).execution_status).toBe('completed');
+  });
+
+  it('a join whose dependencies end in two concurrent invocations is decided by the later close, and runs inline there', async () => {
+    const { held, answer } = heldAnswers();
+    const e = createEngine(answer);
+    const events = countWrites(e);
+    const { peid, roots } = e.start([
+      http('slow'),
+      http('b'),
+      {
+        id: 'join',
+        type: 'transform',
+        depends_on: ['slow', 'b'],
+        config: { expression: 'tasks.slow.output.status + tasks.b.output.status' },
+      },
+    ]);
+    // `slow`'s invocation reads the run (nothing closed) and waits on its integration...
+    const first = e.deliver(roots.filter((m) => m.message.task_id === 'slow'));
+    await e.until(() => held.size === 1);
+    // ...while b's invocation reads it too (`slow` open), ends b and closes it: the join still waits.
+    await e.deliver(roots.filter((m) => m.message.task_id === 'b'));
+    expect(e.task(peid, 'join').status).toBe('pending');
+    for (const release of held.values()) release();
+    await first;
+    // `slow`'s close shows both ended: it decides the join, reads b's output for its context, then one write and close.
+    expect(events).toEqual(['write:b', 'close:b', 'write:slow', 'close:slow', 'write:join', 'close:join']);
     expect(e.task(peid, 'join')).toMatchObject({ status: 'succeeded', output_json: '400' });
     expect(e.execution(peid).execution_status).toBe('completed');
   });
