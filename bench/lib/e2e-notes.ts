@@ -119,15 +119,16 @@ export const E2E_PROFILE_NOTES: string[] = [
  * quick size, quiet machine). Printed with the container rows as a record; this run's numbers are the rows.
  */
 export const E2E_PIPELINE_PROFILE_NOTES: string[] = [
-  '**Profile of the container shape, with per-task completion and group commit (`npm run profile`).** Of the executeTask ' +
-    "containers' busy time the product's own code (lib/, functions/) is ~15 %; its largest entries are the group commit " +
-    'itself (planning results, the group, the close and its decisions: under 1 % each). The rest is the work of round ' +
-    'trips: node built-ins (sockets, http) ~24 %, the MongoDB driver ~20 % and bson ~8 %, V8 native ~13 %, garbage ' +
-    'collection ~8 %, ioredis ~4 %, JSONata ~2 %. runPlaybook spends ~3 % in its own code (building the task records). ' +
-    'So the CPU of a run follows its round trips: ~10 MongoDB commands (4 of them the start: execution, tasks, the audit ' +
-    'entry and its clearing), ~4.6 Redis calls (fairness, graphs) and the SQS calls, each paying serialization and ' +
-    'socket work on both sides. The MongoDB commands per run under load are not one per run stage: the 10 tasks of a ' +
-    'run finish over 2-3 commit groups and batches, each writing its results and closing on the run. The local ' +
-    'servers cost as much CPU again as the product on this machine; the targets of >= 66 runs/s and <= 15 ms of ' +
-    'handler CPU per run are not reachable here while everything shares 2 cores (see the rows and the ceiling note).',
+  '**Profile of the container shape, with per-task completion and group commit (`npm run profile -- --full`).** Of the ' +
+    "executeTask containers' busy time the product's own code (lib/, functions/) is ~16 %; its largest entries are the " +
+    'group commit itself and laying out the run view (about 1 % each). The rest is the work of round trips: the MongoDB ' +
+    'driver ~22 % and bson ~7 %, node built-ins (sockets, http) ~19 %, V8 native ~22 %, garbage collection ~7 %, ioredis ' +
+    'and JSONata ~2 % each. runPlaybook spends ~4 % in its own code (building the task records); the AWS SDK (the two ' +
+    'DynamoDB calls of the idempotency record and the SQS batch send) is ~25 % of its busy time and the MongoDB driver ' +
+    'with bson ~15 %. So the CPU of a run follows its round trips: ~8 MongoDB commands (4 of them the start: execution, ' +
+    'tasks, the audit entry and its clearing), ~2.5 Redis calls and the SQS and DynamoDB calls, each paying serialization ' +
+    'and socket work on both sides. A run whose 10 tasks arrive in two invocations costs one write and one close in each; ' +
+    'its join is written with the last results, in the same bulk, when the other part was closed before the last ' +
+    'invocation read the run (usual under load), else decided by the later close (one more write and close). The local ' +
+    'servers cost about half as much CPU again as the product on this machine.',
 ];
