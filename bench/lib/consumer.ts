@@ -65,18 +65,27 @@ export function createConsumer(env: BenchEnv, handler: unknown): Consumer {
 export function redeliveryCounter() {
   let seen = new Set<string>();
   let count = 0;
+  // Not reset: read as a difference between two snapshots.
+  let slices = 0;
   return {
     observe(records: ReadonlyArray<{ body: string }>): void {
+      const runs = new Set<string>();
       for (const r of records) {
         // One task attempt, whatever the copy: fairness's delayed copies carry a `deferred` mark.
         const m = parseTaskMessage(r.body);
         const id = m ? `${m.peid}:${m.task_id}#${m.attempt}` : r.body;
+        if (m) runs.add(m.peid);
         if (seen.has(id)) count += 1;
         else seen.add(id);
       }
+      slices += runs.size;
     },
     get count(): number {
       return count;
+    },
+    /** Over every event observed: the number of distinct runs its messages belong to, summed. */
+    get runSlices(): number {
+      return slices;
     },
     reset(): void {
       seen = new Set();

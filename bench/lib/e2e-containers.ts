@@ -54,6 +54,8 @@ export interface ProcessesPhase {
   consumerInvocationWallMs: number;
   /** Extra deliveries of a task attempt (fairness's copies, redeliveries). */
   deferred: number;
+  /** Invocations x the runs each one had messages of, summed: how many invocations a run's tasks reached. */
+  runSlices: number;
 }
 
 export interface ProcessesResult {
@@ -70,6 +72,7 @@ interface Snapshot {
   trackerMongo: number;
   eventSourceSqs: number;
   deferred: number;
+  runSlices: number;
 }
 
 const sum = (xs: ContainerStats[], f: (s: ContainerStats) => number) => xs.reduce((a, s) => a + f(s), 0);
@@ -104,6 +107,7 @@ function between(a: Snapshot, b: Snapshot, runs: number): ProcessesPhase {
     records: delta(a.consumers, b.consumers, (s) => s.records),
     consumerInvocationWallMs: delta(a.consumers, b.consumers, (s) => s.invocationWallMs),
     deferred: b.deferred - a.deferred,
+    runSlices: b.runSlices - a.runSlices,
   };
 }
 
@@ -156,6 +160,7 @@ export async function runWithContainers(o: {
         trackerMongo: mongo,
         eventSourceSqs: eventSourceSqs(),
         deferred: redeliveries.count,
+        runSlices: redeliveries.runSlices,
       };
     };
 

@@ -4,7 +4,7 @@
  * local servers', with the targets they answer; a per-run table (under load, idle) and a targets table.
  */
 import type { ProcessesPhase, ProcessesResult } from './e2e-containers.js';
-import { E2E_PIPELINE_PROFILE_NOTES } from './e2e-notes.js';
+import { batchesNote, E2E_PIPELINE_PROFILE_NOTES } from './e2e-notes.js';
 import { fmtNum, median, percentile, round, row, shortfall, targets } from './stats.js';
 import type { CaseOutcome, Row, Target } from './types.js';
 
@@ -131,6 +131,7 @@ const phaseDetails = (p: ProcessesPhase) => {
     },
     harness_calls_per_run: { tracker_mongo: per(p.trackerMongo), event_source_sqs: per(p.eventSourceSqs) },
     invocations_per_run: per(p.invocations),
+    invocations_reaching_a_run: per(p.runSlices),
     messages_per_invocation: p.invocations > 0 ? round(p.records / p.invocations, 2) : null,
     invocation_wall_ms_mean: p.invocations > 0 ? round(p.consumerInvocationWallMs / p.invocations, 1) : null,
     extra_deliveries: p.deferred,
@@ -198,6 +199,11 @@ export function containersOutcome(r: ProcessesResult): CaseOutcome {
         per(load.invocations),
         CONTAINER_TARGETS.invocationsPerRun,
       ),
+      mk(
+        'batches-per-run',
+        'executeTask invocations that had messages of a run, per run under load (1: each run in one batch)',
+        per(load.runSlices),
+      ),
       mk('sqs-per-run', 'SQS calls per run under load (product)', per(load.product.sqs)),
       mk('redis-per-run', 'Redis calls per run under load (product)', per(load.product.redis)),
       mk('dynamodb-per-run', 'DynamoDB calls per run under load (product)', per(load.product.dynamodb)),
@@ -236,6 +242,7 @@ export function containersOutcome(r: ProcessesResult): CaseOutcome {
       `**Containers (the main rows).** ${load.runs} runs in ${(load.wallMs / 1000).toFixed(1)} s: ${load.runsPerS.toFixed(1)} runs/s; start -> completed p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms; ${load.invocations} executeTask invocations (${(load.invocations / load.runs).toFixed(2)} per run, ${perInvocation.toFixed(1)} messages and ${meanInvocation.toFixed(0)} ms each on average)`,
       `consumer ceiling at this invocation length and fill: ${r.containers} containers x ${perInvocation.toFixed(1)} messages / ${meanInvocation.toFixed(0)} ms = ${consumerCeiling.toFixed(0)} runs/s (${WIDTH} messages a run); the machine was ${load.cpu.machineBusy === null ? '?' : `${(load.cpu.machineBusy * 100).toFixed(0)} %`} busy during the load (all processes, 2 cores)`,
       `idle run: median ${idleMs.toFixed(0)} ms over ${idle.runs} (min ${Math.min(...idle.latencies).toFixed(0)}, max ${Math.max(...idle.latencies).toFixed(0)}); ${(idle.invocations / idle.runs).toFixed(1)} executeTask invocations per run; the stub saw all 10 calls at once in ${allOverlap} of ${idle.overlap.length} runs`,
+      batchesNote(per(load.runSlices)),
       ...E2E_PIPELINE_PROFILE_NOTES,
     ],
     tables: [targetsTable(r), perRunTable(r)],
