@@ -19,6 +19,13 @@ const http = (id: string, extra: object = {}) => ({
   config: { method: 'GET', url: `http://svc/${id}` },
   ...extra,
 });
+/** A transform after `x` and `y` adding their http statuses (200 + 200 = '400'). */
+const joinOf = (x: string, y: string) => ({
+  id: 'join',
+  type: 'transform',
+  depends_on: [x, y],
+  config: { expression: `tasks.${x}.output.status + tasks.${y}.output.status` },
+});
 const ids = (messages: Array<{ message: { task_id: string } }>) => messages.map((m) => m.message.task_id).sort();
 
 /** Integrations answering at once, except the URLs held until the test releases them. */
@@ -127,16 +134,7 @@ describe('group commit', () => {
   it('a join whose dependencies all end in one group runs inline in the same write; one close completes the run', async () => {
     const e = createEngine();
     const events = countWrites(e);
-    const { peid, roots } = e.start([
-      http('a'),
-      http('b'),
-      {
-        id: 'join',
-        type: 'transform',
-        depends_on: ['a', 'b'],
-        config: { expression: 'tasks.a.output.status + tasks.b.output.status' },
-      },
-    ]);
+    const { peid, roots } = e.start([http('a'), http('b'), joinOf('a', 'b')]);
     expect(await e.deliver(roots)).toEqual([]);
     expect(events).toEqual(['write:a,b,join', 'close:a,b,join']);
     expect(e.task(peid, 'join')).toMatchObject({ status: 'succeeded', output_json: '400', attempts: 1, claim: null });
@@ -147,16 +145,7 @@ describe('group commit', () => {
   it('a join whose other dependency was closed before this invocation read the run is decided in its results write', async () => {
     const e = createEngine();
     const events = countWrites(e);
-    const { peid, roots } = e.start([
-      http('a'),
-      http('b'),
-      {
-        id: 'join',
-        type: 'transform',
-        depends_on: ['a', 'b'],
-        config: { expression: 'tasks.a.output.status + tasks.b.output.status' },
-      },
-    ]);
+    const { peid, roots } = e.start([http('a'), http('b'), joinOf('a', 'b')]);
     await e.deliver(roots.filter((m) => m.message.task_id === 'a'));
     expect(e.task(peid, 'join').status).toBe('pending');
     await e.deliver(roots.filter((m) => m.message.task_id === 'b'));
@@ -171,16 +160,7 @@ describe('group commit', () => {
     const { held, answer } = heldAnswers();
     const e = createEngine(answer);
     const events = countWrites(e);
-    const { peid, roots } = e.start([
-      http('slow'),
-      http('b'),
-      {
-        id: 'join',
-        type: 'transform',
-        depends_on: ['slow', 'b'],
-        config: { expression: 'tasks.slow.output.status + tasks.b.output.status' },
-      },
-    ]);
+    const { peid, roots } = e.start([http('slow'), http('b'), joinOf('slow', 'b')]);
     // `slow`'s invocation reads the run (nothing closed) and waits on its integration...
     const first = e.deliver(roots.filter((m) => m.message.task_id === 'slow'));
     await e.until(() => held.size === 1);
